@@ -1,0 +1,133 @@
+// Package app is the composition root: it reads the configuration, builds
+// every part of the app, wires them into one chi router and runs the HTTP
+// server until its context ends.
+//
+// It is the only package that knows all the others. The wiring lives in
+// Run, the routes in routes, the server lifecycle in serve, and the one
+// mapping from errors to HTTP answers in respondError.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/hexchi/starter/internal/platform/config"
+	"github.com/hexchi/starter/internal/platform/redis"
+	"github.com/hexchi/starter/internal/platform/web"
+)
+
+// app holds what the handlers and the server lifecycle share.
+type app struct {
+	log *slog.Logger
+	// storeReady checks the session store. It is nil for the memory store,
+	// which is ready whenever the process is.
+	storeReady func(context.Context) error
+	// shuttingDown is set when shutdown begins, so that /readyz fails and
+	// load balancers stop sending new requests while the old ones finish.
+	shuttingDown atomic.Bool
+}
+
+// Run is the program: main adds only the signal context and the exit code.
+// It reads flags from args (args[0] is the program name), the APP_*
+// variables through getenv, and logs to stdout. It serves until ctx ends,
+// then shuts down gracefully and returns nil, or the first error that
+// stopped it. It never exits the process.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
+	name, flagArgs := "app", []string(nil)
+	if len(args) > 0 {
+		name, flagArgs = args[0], args[1:]
+	}
+	flags := flag.NewFlagSet(name, flag.ContinueOnError)
+	// Parse errors are returned (main prints them); only -h prints usage.
+	flags.SetOutput(io.Discard)
+	printConfig := flags.Bool("print-config", false, "print the effective configuration, secrets masked, and exit")
+	if err := flags.Parse(flagArgs); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			flags.SetOutput(stdout)
+			flags.Usage()
+			return nil
+		}
+		return fmt.Errorf("parse flags: %w", err)
+	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", flags.Args())
+	}
+
+	cfg, err := config.Load(config.OptionsFromEnv(getenv))
+	if err != nil {
+		return fmt.Errorf("load config: %w", err)
+	}
+	if *printConfig {
+		if err := cfg.Print(stdout); err != nil {
+			return fmt.Errorf("print config: %w", err)
+		}
+		return nil
+	}
+
+	log, err := web.NewLogger(stdout, cfg.Core.Log.Level, cfg.Core.Log.Format)
+	if err != nil {
+		return fmt.Errorf("core.log: %w", err)
+	}
+	a := &app{log: log}
+
+	switch store := cfg.Core.Auth.Session.Store; store {
+	case "memory":
+	case "redis":
+		rdb, err := redis.New(cfg.Core.Redis)
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		// Deferred, so it runs after serve has returned: Redis closes
+		// last, once no request can use it any more.
+		defer func() {
+			if cerr := rdb.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("close redis: %w", cerr))
+			}
+		}()
+		a.storeReady = rdb.Ready
+	default:
+		return fmt.Errorf("core.auth.session.store: unknown store %q, want memory or redis", store)
+	}
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Core.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	// Tests and scripts find the port of a ":0" address in this record.
+	log.InfoContext(ctx, "listening", slog.String("addr", ln.Addr().String()),
+		slog.String("store", cfg.Core.Auth.Session.Store))
+
+	srv := newServer(ctx, cfg.Core.HTTP, a.routes(), log)
+	return a.serve(ctx, srv, ln, cfg.Core.HTTP.ShutdownTimeout)
+}
+
+// newServer returns an http.Server with every limit set from cfg, so that
+// no client can hold a connection or a goroutine for long by sending slowly
+// (ReadHeaderTimeout, ReadTimeout), reading slowly (WriteTimeout), idling
+// (IdleTimeout) or sending huge headers (MaxHeaderBytes).
+func newServer(ctx context.Context, cfg config.HTTP, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		// net/http's own complaints (bad TLS handshakes, superfluous
+		// WriteHeader calls) go to the structured log too.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError),
+		// Requests inherit the values of ctx but not its cancellation: ctx
+		// ends when shutdown begins, and in-flight requests must be allowed
+		// to finish. They are cancelled only when the shutdown deadline
+		// passes and Close drops their connections.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+}

@@ -1,0 +1,55 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hexchi/starter/internal/platform/web"
+)
+
+// routes returns the app's whole HTTP surface.
+func (a *app) routes() http.Handler {
+	mux := chi.NewRouter()
+	// The request id comes first so every later record and problem carries
+	// it; the access log wraps the recoverer so that the 500 a panic turns
+	// into is logged with its status.
+	mux.Use(web.AssignRequestID, web.AccessLog(a.log), web.Recoverer(a.log))
+
+	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		a.respondError(w, r, errNotFound)
+	})
+	mux.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		// RFC 9110 requires Allow on a 405. chi sets it only in its own
+		// 405 handler, so ask the router which methods the path has.
+		for _, m := range allowedMethods(mux, r) {
+			w.Header().Add("Allow", m)
+		}
+		a.respondError(w, r, errMethodNotAllowed)
+	})
+
+	mux.Get("/livez", a.handleLivez)
+	mux.Get("/readyz", a.handleReadyz)
+	return mux
+}
+
+// methods are the methods allowedMethods tries; chi routes no others.
+var methods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace,
+}
+
+// allowedMethods returns the methods that routes has for the path of r.
+func allowedMethods(routes chi.Routes, r *http.Request) []string {
+	path := r.URL.RawPath // chi routes on the raw path when there is one
+	if path == "" {
+		path = r.URL.Path
+	}
+	var allowed []string
+	for _, m := range methods {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
+}

@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// serve runs srv on ln until ctx ends, then shuts down in the order that
+// loses no request:
+//
+//  1. /readyz starts failing, so load balancers stop routing here;
+//  2. srv.Shutdown closes the listener at once (new connections are
+//     refused), closes idle connections, and waits for in-flight requests;
+//  3. if they are still running after timeout, srv.Close drops their
+//     connections and serve returns an error.
+//
+// Steps 1 and 2 follow each other at once. A load balancer that has not yet
+// seen /readyz fail (or, on Kubernetes, the endpoint removal) may still
+// send new connections, which are refused; a drain delay between the two
+// steps would cover that, and is the next thing to add if it matters.
+//
+// Closing the stores is left to the caller, after serve returns, because
+// the requests in step 2 may still use them. serve returns nil after a
+// clean shutdown.
+func (a *app) serve(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration) error {
+	// The goroutine is owned by serve, which always waits for it: Serve
+	// returns as soon as Shutdown or Close closes the listener.
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		// Serve returns on its own only if accepting fails. The server
+		// cannot take new connections, so stop the ones it has.
+		_ = srv.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	a.log.InfoContext(ctx, "shutting down", slog.Duration("timeout", timeout))
+	a.shuttingDown.Store(true)
+
+	// ctx is already done; the shutdown needs a deadline of its own.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if err != nil {
+		// The deadline passed with requests still running: drop them.
+		_ = srv.Close()
+		err = fmt.Errorf("shutdown (timeout %v): %w", timeout, err)
+	}
+	// Serve returned http.ErrServerClosed when Shutdown closed the
+	// listener; receive it, so that its goroutine has ended when serve does.
+	if serr := <-serveErr; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, fmt.Errorf("serve: %w", serr))
+	}
+	if err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "stopped")
+	return nil
+}

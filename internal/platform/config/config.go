@@ -1,0 +1,143 @@
+// Package config loads hexchi's layered configuration.
+//
+// Layers, later wins:
+//
+//  1. defaults in code ([Default]),
+//  2. <dir>/config.yaml, the base for every environment,
+//  3. <dir>/<env>/config.yaml, the environment's overlay,
+//  4. secret files in the secrets directory, one file per dotted key
+//     (core.auth.session.cookie.sign),
+//  5. environment variables named after the dotted key (CORE_HTTP_ADDR).
+//
+// Each YAML layer is parsed into the same struct with cleanenv.ParseYAML, so
+// nested structs merge field by field and lists are replaced whole; the
+// environment is read once, last, with cleanenv.ReadEnv. Defaults live in
+// code rather than in env-default tags, because cleanenv applies env-default
+// to any field that is still zero, which would turn an explicit YAML false,
+// 0 or "" back into the default.
+//
+// Mistakes stop the start with an error that says where they are: an unknown
+// key or a bad value names the file and line, a bad environment variable
+// names the variable, and a validation error names the key and the layer that
+// set it. Secrets are never read from a config file, and print masked (see
+// [Secret]); [Config.Print] shows the effective configuration and [Keys] lists
+// every key with its environment variable.
+package config
+
+import "time"
+
+// Config is the whole configuration of the app. The yaml tag of each field is
+// its key in the dotted path; the env tag, with the env-prefix of the structs
+// above it, is the environment variable that overrides it. A secret field has
+// yaml:"-", so that no config file can hold it, and a secret tag with its
+// dotted key, which is also the name of its file in the secrets directory;
+// required:"true" makes Load fail while it is empty. A test checks every tag
+// against these rules.
+type Config struct {
+	Core Core `yaml:"core" env-prefix:"CORE_"`
+}
+
+// Core holds the keys under core.
+type Core struct {
+	HTTP  HTTP  `yaml:"http" env-prefix:"HTTP_"`
+	Log   Log   `yaml:"log" env-prefix:"LOG_"`
+	Redis Redis `yaml:"redis" env-prefix:"REDIS_"`
+	Auth  Auth  `yaml:"auth" env-prefix:"AUTH_"`
+}
+
+// HTTP configures the http.Server. Every timeout is set, so that a slow or
+// idle client cannot hold a connection open forever.
+type HTTP struct {
+	Addr              string        `yaml:"addr" env:"ADDR"`
+	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout" env:"READ_HEADER_TIMEOUT"`
+	ReadTimeout       time.Duration `yaml:"readTimeout" env:"READ_TIMEOUT"`
+	WriteTimeout      time.Duration `yaml:"writeTimeout" env:"WRITE_TIMEOUT"`
+	IdleTimeout       time.Duration `yaml:"idleTimeout" env:"IDLE_TIMEOUT"`
+	// ShutdownTimeout bounds how long in-flight requests may run after
+	// SIGTERM before the server closes their connections.
+	ShutdownTimeout time.Duration `yaml:"shutdownTimeout" env:"SHUTDOWN_TIMEOUT"`
+	MaxHeaderBytes  int           `yaml:"maxHeaderBytes" env:"MAX_HEADER_BYTES"`
+}
+
+// Log configures the slog handler.
+type Log struct {
+	Level  string `yaml:"level" env:"LEVEL"`   // debug | info | warn | error
+	Format string `yaml:"format" env:"FORMAT"` // json | text
+}
+
+// Redis configures the go-redis UniversalClient: one address is a single
+// node, several are a Redis Cluster, and MasterName selects Sentinel.
+type Redis struct {
+	Addrs        []string      `yaml:"addrs" env:"ADDRS"`
+	MasterName   string        `yaml:"masterName" env:"MASTER_NAME"`
+	DB           int           `yaml:"db" env:"DB"`
+	Username     string        `yaml:"username" env:"USERNAME"`
+	Password     Secret        `yaml:"-" env:"PASSWORD" secret:"core.redis.password"`
+	KeyPrefix    string        `yaml:"keyPrefix" env:"KEY_PREFIX"`
+	DialTimeout  time.Duration `yaml:"dialTimeout" env:"DIAL_TIMEOUT"`
+	ReadTimeout  time.Duration `yaml:"readTimeout" env:"READ_TIMEOUT"`
+	WriteTimeout time.Duration `yaml:"writeTimeout" env:"WRITE_TIMEOUT"`
+}
+
+// Auth holds the keys under core.auth.
+type Auth struct {
+	Session Session `yaml:"session" env-prefix:"SESSION_"`
+}
+
+// Session configures the session module.
+type Session struct {
+	Store           string        `yaml:"store" env:"STORE"` // redis | memory
+	Lifetime        time.Duration `yaml:"lifetime" env:"LIFETIME"`
+	InitialLifetime time.Duration `yaml:"initialLifetime" env:"INITIAL_LIFETIME"`
+	IdleTimeout     time.Duration `yaml:"idleTimeout" env:"IDLE_TIMEOUT"`
+	Cookie          Cookie        `yaml:"cookie" env-prefix:"COOKIE_"`
+}
+
+// Cookie configures the session cookie. HttpOnly is always on and is not a key.
+type Cookie struct {
+	Name       string `yaml:"name" env:"NAME"`
+	SameSite   string `yaml:"sameSite" env:"SAME_SITE"` // strict | lax | none
+	Secure     bool   `yaml:"secure" env:"SECURE"`
+	Path       string `yaml:"path" env:"PATH"`
+	Domain     string `yaml:"domain" env:"DOMAIN"`
+	Persistent bool   `yaml:"persistent" env:"PERSISTENT"`
+	// Sign holds the signing secrets, one per line of the secret file: the
+	// first signs, every one verifies, so a secret can be rotated without
+	// logging anybody out.
+	Sign SecretList `yaml:"-" env:"SIGN" secret:"core.auth.session.cookie.sign" required:"true"`
+}
+
+// Default returns the configuration before any file or variable is read.
+func Default() Config {
+	return Config{Core: Core{
+		HTTP: HTTP{
+			Addr:              ":8080",
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   15 * time.Second,
+			MaxHeaderBytes:    1 << 20,
+		},
+		Log: Log{Level: "info", Format: "json"},
+		Redis: Redis{
+			Addrs:        []string{"127.0.0.1:6379"},
+			KeyPrefix:    "hexchi:",
+			DialTimeout:  2 * time.Second,
+			ReadTimeout:  time.Second,
+			WriteTimeout: time.Second,
+		},
+		Auth: Auth{Session: Session{
+			Store:           "redis",
+			Lifetime:        6 * time.Hour,
+			InitialLifetime: 5 * time.Minute,
+			Cookie: Cookie{
+				Name:       "SID",
+				SameSite:   "lax",
+				Secure:     true,
+				Path:       "/",
+				Persistent: true,
+			},
+		}},
+	}}
+}

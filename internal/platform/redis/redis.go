@@ -1,0 +1,68 @@
+// Package redis builds the app's go-redis client from config and checks
+// that Redis answers.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hexchi/starter/internal/platform/config"
+)
+
+// readyTimeout bounds the readiness PING. A Redis that needs longer than a
+// second to answer PING cannot serve sessions either, and a probe must
+// answer before the orchestrator's own probe timeout.
+const readyTimeout = time.Second
+
+// Client is a go-redis UniversalClient plus the app's readiness check. It is
+// a UniversalClient itself, so code that only needs Redis takes that.
+type Client struct {
+	goredis.UniversalClient
+}
+
+// New returns a client for cfg. go-redis picks the topology from the
+// options: with MasterName set it is a Sentinel client for that master,
+// with several addresses a Redis Cluster client, and with one address a
+// plain single-node client.
+//
+// New does not connect; connections are made on first use, so a Redis that
+// is down at start makes the app not ready rather than stopping it.
+func New(cfg config.Redis) (*Client, error) {
+	if len(cfg.Addrs) == 0 {
+		// go-redis would silently fall back to 127.0.0.1:6379.
+		return nil, errors.New("core.redis.addrs: no address")
+	}
+	if cfg.MasterName == "" && len(cfg.Addrs) > 1 && cfg.DB != 0 {
+		// Cluster has only database 0, and go-redis drops DB without a word.
+		return nil, fmt.Errorf("core.redis.db: %d, but Redis Cluster (%d addrs) has only db 0", cfg.DB, len(cfg.Addrs))
+	}
+	return &Client{goredis.NewUniversalClient(&goredis.UniversalOptions{
+		Addrs:      cfg.Addrs,
+		MasterName: cfg.MasterName,
+		DB:         cfg.DB,
+		Username:   cfg.Username,
+		Password:   cfg.Password.Reveal(),
+		// Without this go-redis ignores context deadlines and only the
+		// socket timeouts below apply, so a request's deadline and the
+		// readiness timeout would not bound a call to a hung server.
+		ContextTimeoutEnabled: true,
+		DialTimeout:           cfg.DialTimeout,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+	})}, nil
+}
+
+// Ready reports whether Redis answers PING within a second (less if ctx
+// ends sooner). It is the app's readiness check.
+func (c *Client) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
