@@ -1,0 +1,55 @@
+package session
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// benchData is a small session, like the demo app's: user, name, login time,
+// a preference.
+type benchData struct {
+	UserID   string    `json:"userId"`
+	Username string    `json:"username"`
+	AuthAt   time.Time `json:"authAt"`
+	Theme    string    `json:"theme,omitempty"`
+}
+
+func (d *benchData) IsAuthenticated() bool  { return d.UserID != "" }
+func (d *benchData) SessionGroupID() string { return d.UserID }
+
+// BenchmarkDecodeSmallSession measures what a load costs besides the store
+// round trip: joining the stored fields and decoding them (target: < 3 µs).
+func BenchmarkDecodeSmallSession(b *testing.B) {
+	values, err := encodeData(&benchData{UserID: "42", Username: "demo", AuthAt: time.Unix(1715508000, 0).UTC(), Theme: "dark"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	decode := func(p []byte) (*benchData, error) {
+		d := &benchData{}
+		return d, json.Unmarshal(p, d)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := decodeData(values, decode)
+		if err != nil || d.Username != "demo" {
+			b.Fatalf("decode: %v %+v", err, d)
+		}
+	}
+}
+
+// BenchmarkDiffUnchanged measures the change check of a request that read
+// the data and changed nothing.
+func BenchmarkDiffUnchanged(b *testing.B) {
+	d := &benchData{UserID: "42", Username: "demo", AuthAt: time.Unix(1715508000, 0).UTC()}
+	values, _ := encodeData(d)
+	s := &Session[*benchData]{stored: true, data: d, rec: Record{Values: values}}
+	s.Data() // takes the snapshot, as a handler's first access does
+	b.ReportAllocs()
+	for b.Loop() {
+		set, del, _, err := s.diff()
+		if err != nil || len(set) != 0 || len(del) != 0 {
+			b.Fatalf("diff of unchanged data: %v %v %v", set, del, err)
+		}
+	}
+}

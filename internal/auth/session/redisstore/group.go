@@ -1,0 +1,148 @@
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hexchi/starter/internal/auth/session"
+)
+
+// memberFields are the fields ListGroup reads of each member, in the order
+// HMGET returns them.
+var memberFields = []string{"c", "e", "s", "x", "ua"}
+
+// ListGroup returns the live sessions of group, oldest Created first (ties
+// by handle, so the order is stable). It costs two round trips: SMEMBERS,
+// then one pipeline of HMGET, one per member and each on one key. Members
+// whose session is gone or past its ExpireAt are then removed from the set
+// with one SREM, a third round trip that is only paid when there is
+// something to prune. A member whose hash is corrupt is left out of the
+// list but kept in the set, so that DeleteGroup still deletes it.
+func (s *Store) ListGroup(ctx context.Context, group string) ([]session.Member, error) {
+	gkey := s.groupKey(group)
+	handles, err := s.client.SMembers(ctx, gkey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis list group: %w", err)
+	}
+	if len(handles) == 0 {
+		return nil, nil
+	}
+
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(handles))
+	for i, h := range handles {
+		cmds[i] = pipe.HMGet(ctx, s.sessionKey(h), memberFields...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("redis list group: %w", err)
+	}
+
+	now := s.now()
+	var members []session.Member
+	var dead []any
+	for i, h := range handles {
+		rec, err := readMember(cmds[i].Val())
+		switch {
+		case err != nil:
+			continue // corrupt: see the doc comment
+		case rec == nil || !rec.ExpireAt.After(now):
+			dead = append(dead, h)
+		default:
+			members = append(members, session.Member{
+				Handle:    h,
+				Created:   rec.Created,
+				Expires:   rec.Expires,
+				LastSeen:  rec.LastSeen,
+				UserAgent: rec.UserAgent,
+			})
+		}
+	}
+	if len(dead) > 0 {
+		if err := s.client.SRem(ctx, gkey, dead...).Err(); err != nil {
+			return nil, fmt.Errorf("redis list group: prune: %w", err)
+		}
+	}
+	slices.SortFunc(members, func(a, b session.Member) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Handle, b.Handle))
+	})
+	return members, nil
+}
+
+// readMember reads the HMGET reply for memberFields into a record that
+// holds those fields only. It returns nil, nil when the session no longer
+// exists (every field nil) and session.ErrCorrupt when it exists but the store
+// cannot read it.
+func readMember(vals []any) (*session.Record, error) {
+	if len(vals) != len(memberFields) {
+		return nil, fmt.Errorf("%w: HMGET returned %d fields", session.ErrCorrupt, len(vals))
+	}
+	fields := make(map[string]string, len(vals))
+	for i, v := range vals {
+		if str, ok := v.(string); ok {
+			fields[memberFields[i]] = str
+		}
+	}
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	return decodeRecord(fields)
+}
+
+// DeleteGroup deletes every session of group except the one under except
+// ("" for none) and returns how many live ones it deleted. It costs two
+// round trips: SMEMBERS, then one pipeline of HGET x and DEL per member
+// (each on one key, so Cluster can route them) and one SREM of the same
+// members. A session counts as live if DEL removed it and its ExpireAt was
+// after the store's clock; HGET x reads that just before, on the same
+// connection. Members whose session was already gone are pruned by the
+// same SREM and not counted.
+//
+// The set is emptied with SREM rather than DEL even when except is "": a
+// login that adds a session to the group between the two round trips keeps
+// its index entry, so a later DeleteGroup still reaches it.
+func (s *Store) DeleteGroup(ctx context.Context, group, except string) (int, error) {
+	gkey := s.groupKey(group)
+	handles, err := s.client.SMembers(ctx, gkey).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis delete group: %w", err)
+	}
+	handles = slices.DeleteFunc(handles, func(h string) bool { return h == except })
+	if len(handles) == 0 {
+		return 0, nil
+	}
+
+	pipe := s.client.Pipeline()
+	expireAts := make([]*redis.StringCmd, len(handles))
+	dels := make([]*redis.IntCmd, len(handles))
+	members := make([]any, len(handles))
+	for i, h := range handles {
+		key := s.sessionKey(h)
+		expireAts[i] = pipe.HGet(ctx, key, "x")
+		dels[i] = pipe.Del(ctx, key)
+		members[i] = h
+	}
+	pipe.SRem(ctx, gkey, members...)
+	// HGET of a gone session answers redis.Nil, which Exec would report as
+	// the pipeline's error, hiding any real one behind it; so look at every
+	// command.
+	cmds, _ := pipe.Exec(ctx)
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return 0, fmt.Errorf("redis delete group: %w", err)
+		}
+	}
+	now := millis(s.now())
+	n := 0
+	for i, d := range dels {
+		x, err := expireAts[i].Int64()
+		if d.Val() == 1 && err == nil && x > now {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,299 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Store field names. Each top-level field of the app's data is stored under
+// dataPrefix+name; flashes have a field of their own so that the app's type
+// needs no field for them.
+const (
+	dataPrefix = "d."
+	flashField = "flash"
+)
+
+// A Session is the session of one request. Get it with From; it is created
+// by Manager.Middleware and committed by it before the response's first byte.
+//
+// A Session belongs to its request: use it from the handler's goroutine (or
+// synchronise yourself) like the request itself.
+type Session[D Data] struct {
+	m *Manager[D]
+
+	mu      sync.Mutex
+	id      string // the cookie id; "" until a new session needs one
+	handle  string // the store key of id
+	stored  bool   // a record exists under handle (as far as this request knows)
+	rec     Record // meta of the stored record; Values holds the committed fields
+	data    D
+	touched bool // Data was called, so the data may have changed
+	// snapshot is the data as JSON when it was last known to match the
+	// store (first Data call, or last commit): an unchanged session costs
+	// one Marshal and a byte comparison, not a field-by-field diff.
+	snapshot []byte
+
+	authAtLoad  bool
+	groupAtLoad string
+
+	flashes        []Flash
+	flashesChanged bool
+
+	renew     bool // move to a new id at commit
+	destroy   bool // delete at commit and clear the cookie
+	reissue   bool // re-send the cookie (it was signed with an old secret)
+	clear     bool // send an expired cookie (invalid, stale or destroyed)
+	committed bool // the response headers went out
+}
+
+// Flash is a one-time message shown on the next page, such as "logged out".
+type Flash struct {
+	Kind    string `json:"kind"` // e.g. "info", "error"
+	Message string `json:"message"`
+}
+
+// Data returns the session data. Change it in place: the Manager compares
+// each top-level JSON field with its value at load time when the session is
+// committed, writes only the fields that changed, and writes nothing when
+// none did (setting a field to the value it already has is not a change).
+func (s *Session[D]) Data() D {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.touched {
+		s.touched = true
+		// An error here shows again, and is reported, at commit.
+		s.snapshot, _ = json.Marshal(s.data)
+	}
+	return s.data
+}
+
+// IsAuthenticated reports whether the session's data is authenticated.
+func (s *Session[D]) IsAuthenticated() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.destroy && s.data.IsAuthenticated()
+}
+
+// Handle returns the session's store key, "" for a new session that has not
+// been stored. It identifies the session in listings and logs.
+func (s *Session[D]) Handle() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.stored {
+		return ""
+	}
+	return s.handle
+}
+
+// Expires returns the session's absolute deadline; zero for a new session
+// that has not been stored yet.
+func (s *Session[D]) Expires() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec.Expires
+}
+
+// Renew moves the session to a new id when it is committed, keeping its
+// data: call it on any privilege change. Login needs no call: a session
+// whose data turns authenticated, or changes group, is renewed anyway.
+func (s *Session[D]) Renew() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return s.late("renew")
+	}
+	s.renew = true
+	return nil
+}
+
+// Destroy deletes the session and clears its cookie when the response is
+// committed (logout). A request still in flight with the same session cannot
+// bring it back: the store only patches records that exist.
+func (s *Session[D]) Destroy() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return s.late("destroy")
+	}
+	s.destroy = true
+	return nil
+}
+
+// AddFlash adds a message for a later request to pop.
+func (s *Session[D]) AddFlash(f Flash) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flashes = append(s.flashes, f)
+	s.flashesChanged = true
+}
+
+// PopFlashes returns the pending messages and removes them.
+func (s *Session[D]) PopFlashes() []Flash {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.flashes
+	if len(f) > 0 {
+		s.flashes = nil
+		s.flashesChanged = true
+	}
+	return f
+}
+
+// late logs and returns the error for a cookie-changing call made after the
+// headers went out: it cannot take effect, and must not pass silently.
+func (s *Session[D]) late(op string) error {
+	err := fmt.Errorf("%s: %w", op, ErrHeadersWritten)
+	s.m.log.Error("session change lost", "op", op, "session", short(s.handle), "err", err)
+	return err
+}
+
+// Info describes one session of a group, for a "my sessions" page.
+type Info struct {
+	Handle    string
+	Created   time.Time
+	Expires   time.Time
+	LastSeen  time.Time
+	UserAgent string
+	Current   bool // the session of this request
+}
+
+// Sessions lists the live sessions of the current session's group.
+func (s *Session[D]) Sessions(ctx context.Context) ([]Info, error) {
+	group, current := s.groupAndHandle()
+	if group == "" {
+		return nil, nil
+	}
+	members, err := s.m.store.ListGroup(ctx, group)
+	if err != nil {
+		return nil, s.m.unavailable("list group", err)
+	}
+	out := make([]Info, len(members))
+	for i, mb := range members {
+		out[i] = Info{
+			Handle: mb.Handle, Created: mb.Created, Expires: mb.Expires,
+			LastSeen: mb.LastSeen, UserAgent: mb.UserAgent, Current: mb.Handle == current,
+		}
+	}
+	return out, nil
+}
+
+// Revoke deletes a session of the current session's group by its handle;
+// ErrNotInGroup if the group has no such session. Revoking the current
+// session is Destroy.
+func (s *Session[D]) Revoke(ctx context.Context, handle string) error {
+	group, current := s.groupAndHandle()
+	if handle == current && current != "" {
+		return s.Destroy()
+	}
+	if group == "" {
+		return ErrNotInGroup
+	}
+	members, err := s.m.store.ListGroup(ctx, group)
+	if err != nil {
+		return s.m.unavailable("list group", err)
+	}
+	for _, mb := range members {
+		if mb.Handle == handle {
+			if err := s.m.store.Delete(ctx, Ref{Handle: handle, Group: group}); err != nil {
+				return s.m.unavailable("revoke", err)
+			}
+			s.m.log.InfoContext(ctx, "session revoked", "session", short(handle), "by", short(current))
+			return nil
+		}
+	}
+	return ErrNotInGroup
+}
+
+// DestroyGroup logs out every session of the current session's group
+// ("log out everywhere"). With keepCurrent the current session stays;
+// otherwise it is destroyed too. It returns how many other sessions ended.
+func (s *Session[D]) DestroyGroup(ctx context.Context, keepCurrent bool) (int, error) {
+	group, current := s.groupAndHandle()
+	if group == "" {
+		return 0, nil
+	}
+	n, err := s.m.store.DeleteGroup(ctx, group, current)
+	if err != nil {
+		return 0, s.m.unavailable("delete group", err)
+	}
+	s.m.log.InfoContext(ctx, "session group destroyed", "session", short(current), "ended", n)
+	if !keepCurrent {
+		return n, s.Destroy()
+	}
+	return n, nil
+}
+
+func (s *Session[D]) groupAndHandle() (group, handle string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stored {
+		handle = s.handle
+	}
+	return s.data.SessionGroupID(), handle
+}
+
+// encodeData marshals the data and splits it into store fields.
+func encodeData[D Data](d D) (map[string][]byte, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("encode session data: %w", err)
+	}
+	return splitFields(b)
+}
+
+// splitFields splits a marshalled data object into store fields, one per
+// top-level JSON field.
+func splitFields(b []byte) (map[string][]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, fmt.Errorf("session data must encode to a JSON object: %w", err)
+	}
+	out := make(map[string][]byte, len(fields)+1)
+	for k, v := range fields {
+		out[dataPrefix+k] = v
+	}
+	return out, nil
+}
+
+// decodeData joins the data fields of a record into one JSON object and
+// hands it to decode.
+func decodeData[D Data](values map[string][]byte, decode func([]byte) (D, error)) (D, error) {
+	n := 2
+	for k, v := range values {
+		n += len(k) + len(v) + 4
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for k, v := range values {
+		name, ok := strings.CutPrefix(k, dataPrefix)
+		if !ok {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b, _ = appendJSONString(b, name)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	b = append(b, '}')
+	return decode(b)
+}
+
+// appendJSONString appends name as a JSON string. Field names are JSON
+// object keys we produced, so only the rare escape goes through json.Marshal.
+func appendJSONString(b []byte, name string) ([]byte, error) {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			q, err := json.Marshal(name)
+			return append(b, q...), err
+		}
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"'), nil
+}
