@@ -16,8 +16,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 
+	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/platform/config"
 	"github.com/hexchi/starter/internal/platform/redis"
 	"github.com/hexchi/starter/internal/platform/web"
@@ -25,7 +27,11 @@ import (
 
 // app holds what the handlers and the server lifecycle share.
 type app struct {
-	log *slog.Logger
+	log      *slog.Logger
+	sessions *auth.Sessions
+	auth     *auth.Service
+	// trustedProxies are the peers whose X-Forwarded-For names the client.
+	trustedProxies []netip.Prefix
 	// storeReady checks the session store. It is nil for the memory store,
 	// which is ready whenever the process is.
 	storeReady func(context.Context) error
@@ -77,10 +83,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	a := &app{log: log}
 
+	var rdb *redis.Client
 	switch store := cfg.Core.Auth.Session.Store; store {
 	case "memory":
 	case "redis":
-		rdb, err := redis.New(cfg.Core.Redis)
+		rdb, err = redis.New(cfg.Core.Redis)
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
@@ -94,6 +101,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		a.storeReady = rdb.Ready
 	default:
 		return fmt.Errorf("core.auth.session.store: unknown store %q, want memory or redis", store)
+	}
+	if err := a.wireAuth(cfg.Core, rdb); err != nil {
+		return err
 	}
 
 	var lc net.ListenConfig
@@ -130,4 +140,28 @@ func newServer(ctx context.Context, cfg config.HTTP, h http.Handler, log *slog.L
 		// passes and Close drops their connections.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+}
+
+// wireAuth builds the session manager, the user directory and the login
+// service from cfg.
+func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) error {
+	sessions, err := newSessions(cfg, rdb, a.log, a.respondError)
+	if err != nil {
+		return err
+	}
+	users, err := auth.NewDemoDirectory(cfg.Auth.Users)
+	if err != nil {
+		return fmt.Errorf("core.auth.users: %w", err)
+	}
+	for _, p := range cfg.HTTP.TrustedProxies {
+		prefix, err := config.ParseProxy(p)
+		if err != nil {
+			return fmt.Errorf("core.http.trustedProxies: %w", err)
+		}
+		a.trustedProxies = append(a.trustedProxies, prefix)
+	}
+	l := cfg.Auth.Login
+	a.sessions = sessions
+	a.auth = auth.NewService(users, auth.Limits{PerClient: l.PerClient, PerUsername: l.PerUsername, Window: l.Window}, a.log)
+	return nil
 }

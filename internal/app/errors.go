@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/hexchi/starter/internal/auth"
+	"github.com/hexchi/starter/internal/auth/session"
 	"github.com/hexchi/starter/internal/platform/web"
 )
 
@@ -19,7 +22,23 @@ var (
 	// errNotReady is wrapped by every reason /readyz fails.
 	errNotReady     = errors.New("not ready")
 	errShuttingDown = fmt.Errorf("%w: shutting down", errNotReady)
+	// errCrossOrigin: http.CrossOriginProtection refused an unsafe request
+	// from another origin (CSRF).
+	errCrossOrigin = errors.New("cross-origin request refused")
+	// errBadRequest is wrapped by errors whose message is safe to show the
+	// client, such as a malformed JSON body: see badRequest.
+	errBadRequest = errors.New("bad request")
+	// errUnsupportedMediaType: a request body that is not sent as the
+	// media type the endpoint reads.
+	errUnsupportedMediaType = errors.New("unsupported media type")
+	// errTooLarge: a request body over the endpoint's limit.
+	errTooLarge = errors.New("request body too large")
 )
+
+// badRequest returns an error answered with 400 and this detail.
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errBadRequest}, args...)...)
+}
 
 // retryAfter is the Retry-After of 503 answers, in seconds: long enough not
 // to hammer a dependency that is coming back, short enough that clients
@@ -36,6 +55,36 @@ func (a *app) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errNotFound):
 		p.Status = http.StatusNotFound
+	case errors.Is(err, session.ErrNotInGroup):
+		p.Status = http.StatusNotFound
+		p.Detail = "You have no session with that handle."
+	case errors.Is(err, errBadRequest), errors.Is(err, auth.ErrInvalidCredentials):
+		p.Status = http.StatusBadRequest
+		p.Detail = detail(err)
+	case errors.Is(err, errUnsupportedMediaType):
+		p.Status = http.StatusUnsupportedMediaType
+		p.Detail = "This endpoint does not read a body of that Content-Type."
+	case errors.Is(err, errTooLarge):
+		p.Status = http.StatusRequestEntityTooLarge
+		p.Detail = "The request body is too large."
+	case errors.Is(err, session.ErrUnauthenticated):
+		p.Status = http.StatusUnauthorized
+		p.Detail = "Log in first."
+	case errors.Is(err, auth.ErrBadCredentials):
+		p.Status = http.StatusUnauthorized
+		p.Detail = "Wrong username or password."
+	case errors.Is(err, errCrossOrigin):
+		p.Status = http.StatusForbidden
+		p.Detail = "Cross-origin requests that change state are refused."
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		// The limiter has set Retry-After to the end of its window.
+		p.Status = http.StatusTooManyRequests
+		p.Detail = "Too many login attempts. Try again later."
+	case errors.Is(err, session.ErrStoreUnavailable):
+		a.log.WarnContext(ctx, "session store unavailable", slog.Any("err", err))
+		w.Header().Set("Retry-After", retryAfter)
+		p.Status = http.StatusServiceUnavailable
+		p.Detail = "Sessions are unavailable for a moment."
 	case errors.Is(err, errMethodNotAllowed):
 		p.Status = http.StatusMethodNotAllowed
 	case errors.Is(err, errShuttingDown):
@@ -60,4 +109,16 @@ func (a *app) respondError(w http.ResponseWriter, r *http.Request, err error) {
 		p.Status = http.StatusInternalServerError
 	}
 	web.WriteProblem(w, r, p)
+}
+
+// detail is the client-safe part of an error made by badRequest or
+// checkCredentials: the text after the sentinel's prefix.
+func detail(err error) string {
+	msg := err.Error()
+	for _, sentinel := range []error{errBadRequest, auth.ErrInvalidCredentials} {
+		if rest, ok := strings.CutPrefix(msg, sentinel.Error()+": "); ok {
+			return rest
+		}
+	}
+	return ""
 }

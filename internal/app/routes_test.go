@@ -114,6 +114,18 @@ func TestRespondError(t *testing.T) {
 			err:        errors.New("internal detail"),
 			wantStatus: 500, wantLevel: "ERROR",
 		},
+		"unsupported media type": {
+			err:        errUnsupportedMediaType,
+			wantStatus: 415, wantDetail: "This endpoint does not read a body of that Content-Type.",
+		},
+		"body too large": {
+			err:        fmt.Errorf("%w: over 4096 bytes", errTooLarge),
+			wantStatus: 413, wantDetail: "The request body is too large.",
+		},
+		"bad request": {
+			err:        badRequest("field %q is wrong", "theme"),
+			wantStatus: 400, wantDetail: `field "theme" is wrong`,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

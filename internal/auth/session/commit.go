@@ -30,18 +30,12 @@ func (s *Session[D]) commit(r *http.Request, h http.Header, status int) error {
 	ctx := context.WithoutCancel(r.Context())
 	now := m.now()
 
-	if s.destroy {
-		if s.stored {
-			if err := m.store.Delete(ctx, Ref{Handle: s.handle, Group: s.groupAtLoad}); err != nil {
-				return m.unavailable("destroy", err)
-			}
-			m.log.InfoContext(ctx, "session destroyed", "session", short(s.handle))
-			s.stored = false
+	if s.ended != nil {
+		if err := m.store.Delete(ctx, *s.ended); err != nil {
+			return m.unavailable("destroy", err)
 		}
-		if _, err := r.Cookie(m.cookie.Name); err == nil {
-			m.clearCookie(h)
-		}
-		return nil
+		m.log.InfoContext(ctx, "session destroyed", "session", short(s.ended.Handle))
+		s.ended = nil
 	}
 
 	set, del, snapshot, err := s.diff()
@@ -74,7 +68,7 @@ func (s *Session[D]) commit(r *http.Request, h http.Header, status int) error {
 	case newCookie || s.stored && s.reissue:
 		m.setCookie(h, s.id, s.rec.Expires, now)
 		s.reissue = false
-	case s.clear:
+	case s.clear && len(r.CookiesNamed(m.cookie.Name)) > 0:
 		m.clearCookie(h)
 	}
 	return nil
@@ -160,9 +154,6 @@ func (s *Session[D]) patch(ctx context.Context, now time.Time, set map[string][]
 func (s *Session[D]) latePatch(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.destroy {
-		return
-	}
 	set, del, snapshot, err := s.diff()
 	if err != nil || len(set) == 0 && len(del) == 0 {
 		return

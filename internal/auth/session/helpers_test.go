@@ -212,6 +212,14 @@ func testRoutes(m *session.Manager[*testData], e *env) http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
+	mux.HandleFunc("POST /logout-flash", func(w http.ResponseWriter, r *http.Request) {
+		s := sess(r)
+		if err := s.Destroy(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		s.AddFlash(session.Flash{Kind: "info", Message: "logged out"})
+	})
 	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) { sess(r).Renew() })
 	mux.HandleFunc("POST /flash", func(w http.ResponseWriter, r *http.Request) {
 		sess(r).AddFlash(session.Flash{Kind: "info", Message: q(r, "msg")})

@@ -171,6 +171,32 @@ func TestLogout(t *testing.T) {
 	}
 }
 
+func TestLogoutWithFlashStartsAnAnonymousSession(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	c := e.client()
+	c.do("POST", "/login?user=dan")
+	stolen := c.cookie()
+	r := c.do("POST", "/logout-flash")
+	ck := r.sessionCookie()
+	if ck == nil || ck.Value == "" || ck.Value == stolen {
+		t.Fatalf("logout with a flash: cookie %v, want a new session's cookie", ck)
+	}
+	if want := e.clock.Now().Add(5 * time.Minute); !ck.Expires.Equal(want) {
+		t.Errorf("the flash's session expires %v, want the initial lifetime (%v)", ck.Expires, want)
+	}
+	if r := c.do("GET", "/pop"); !strings.Contains(r.body, "logged out") {
+		t.Errorf("flash after logout = %q", r.body)
+	}
+	if r := c.do("GET", "/me"); r.status != http.StatusUnauthorized {
+		t.Errorf("still logged in after logout: %d", r.status)
+	}
+	replay := e.client()
+	replay.setCookie(stolen)
+	if r := replay.do("GET", "/me"); r.status != http.StatusUnauthorized {
+		t.Errorf("the logged-out cookie still works: %d", r.status)
+	}
+}
+
 func TestBadCookiesCostNoStoreCall(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	good := e.client()

@@ -44,7 +44,7 @@ type Session[D Data] struct {
 	flashesChanged bool
 
 	renew     bool // move to a new id at commit
-	destroy   bool // delete at commit and clear the cookie
+	ended     *Ref // a stored session Destroy ended: deleted at commit
 	reissue   bool // re-send the cookie (it was signed with an old secret)
 	clear     bool // send an expired cookie (invalid, stale or destroyed)
 	committed bool // the response headers went out
@@ -75,7 +75,7 @@ func (s *Session[D]) Data() D {
 func (s *Session[D]) IsAuthenticated() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.destroy && s.data.IsAuthenticated()
+	return s.data.IsAuthenticated()
 }
 
 // Handle returns the session's store key, "" for a new session that has not
@@ -110,16 +110,29 @@ func (s *Session[D]) Renew() error {
 	return nil
 }
 
-// Destroy deletes the session and clears its cookie when the response is
-// committed (logout). A request still in flight with the same session cannot
-// bring it back: the store only patches records that exist.
+// Destroy ends the session (logout): the stored record is deleted when the
+// response is committed, and the cookie is cleared. A request still in
+// flight with the same session cannot bring it back: the store only patches
+// records that exist.
+//
+// The rest of the request runs with a new, anonymous session, stored only
+// if something is written to it: a flash added after Destroy ("you have been
+// logged out") lands in a new session with the initial lifetime.
 func (s *Session[D]) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.committed {
 		return s.late("destroy")
 	}
-	s.destroy = true
+	if s.stored {
+		s.ended = &Ref{Handle: s.handle, Group: s.groupAtLoad}
+	}
+	// Start over as a new session; only the mutex and the manager stay.
+	s.id, s.handle, s.stored, s.rec = "", "", false, Record{}
+	s.touched, s.snapshot = false, nil
+	s.flashes, s.flashesChanged = nil, false
+	s.renew, s.reissue, s.clear = false, false, true
+	s.fresh()
 	return nil
 }
 

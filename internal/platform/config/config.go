@@ -57,6 +57,11 @@ type HTTP struct {
 	// SIGTERM before the server closes their connections.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout" env:"SHUTDOWN_TIMEOUT"`
 	MaxHeaderBytes  int           `yaml:"maxHeaderBytes" env:"MAX_HEADER_BYTES"`
+	// TrustedProxies lists the addresses or CIDR prefixes of reverse proxies
+	// whose X-Forwarded-For is believed. The client IP (for rate limits and
+	// logs) is otherwise the peer address: a header anyone can send is not
+	// an identity.
+	TrustedProxies []string `yaml:"trustedProxies" env:"TRUSTED_PROXIES"`
 }
 
 // Log configures the slog handler.
@@ -82,6 +87,18 @@ type Redis struct {
 // Auth holds the keys under core.auth.
 type Auth struct {
 	Session Session `yaml:"session" env-prefix:"SESSION_"`
+	Login   Login   `yaml:"login" env-prefix:"LOGIN_"`
+	// Users is the demo user directory, one "username:bcrypt-hash" entry
+	// each. A real app replaces the directory with its user database.
+	Users []string `yaml:"users" env:"USERS"`
+}
+
+// Login limits login attempts, per client IP and per username, so that
+// passwords cannot be guessed at speed.
+type Login struct {
+	PerClient   int           `yaml:"perClient" env:"PER_CLIENT"`     // attempts per window from one client IP
+	PerUsername int           `yaml:"perUsername" env:"PER_USERNAME"` // attempts per window for one username
+	Window      time.Duration `yaml:"window" env:"WINDOW"`
 }
 
 // Session configures the session module.
@@ -127,7 +144,7 @@ func Default() Config {
 			ReadTimeout:  time.Second,
 			WriteTimeout: time.Second,
 		},
-		Auth: Auth{Session: Session{
+		Auth: Auth{Login: Login{PerClient: 20, PerUsername: 5, Window: time.Minute}, Session: Session{
 			Store:           "redis",
 			Lifetime:        6 * time.Hour,
 			InitialLifetime: 5 * time.Minute,

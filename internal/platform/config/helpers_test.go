@@ -106,11 +106,18 @@ func diff(got, want Config) string {
 	var out []string
 	for _, f := range schema().fields {
 		gv, wv := reveal(g.FieldByIndex(f.index)), reveal(w.FieldByIndex(f.index))
-		if !reflect.DeepEqual(gv, wv) {
+		if !reflect.DeepEqual(gv, wv) && !bothEmptyLists(gv, wv) {
 			out = append(out, fmt.Sprintf("%s: got %#v, want %#v", f.Key, gv, wv))
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// bothEmptyLists reports whether a and b are lists with no elements: a YAML
+// `[]` and an unset list mean the same.
+func bothEmptyLists(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return va.Kind() == reflect.Slice && vb.Kind() == reflect.Slice && va.Len() == 0 && vb.Len() == 0
 }
 
 // reveal returns v's value, with a secret turned into its plain text.

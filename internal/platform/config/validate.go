@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -32,6 +33,10 @@ func (l *loader) validate() error {
 	v.positive("core.http.shutdownTimeout", h.ShutdownTimeout)
 	// http.Server treats 0 and below as its 1 MiB default: say so instead.
 	v.check(h.MaxHeaderBytes > 0, "core.http.maxHeaderBytes", "must be above 0, got %d", h.MaxHeaderBytes)
+	for _, p := range h.TrustedProxies {
+		_, err := ParseProxy(p)
+		v.check(err == nil, "core.http.trustedProxies", "%q is not an IP address or CIDR prefix", p)
+	}
 
 	r := c.Core.Redis
 	v.check(r.DB >= 0, "core.redis.db", "must be 0 or above, got %d", r.DB)
@@ -46,6 +51,16 @@ func (l *loader) validate() error {
 	v.check(s.IdleTimeout >= 0, "core.auth.session.idleTimeout", "must be 0 (off) or above, got %s", s.IdleTimeout)
 
 	l.checkCookie(&v, s.Cookie)
+
+	login := c.Core.Auth.Login
+	v.check(login.PerClient > 0, "core.auth.login.perClient", "must be above 0, got %d", login.PerClient)
+	v.check(login.PerUsername > 0, "core.auth.login.perUsername", "must be above 0, got %d", login.PerUsername)
+	v.positive("core.auth.login.window", login.Window)
+	for _, u := range c.Core.Auth.Users {
+		name, hash, ok := strings.Cut(u, ":")
+		v.check(ok && name != "" && strings.HasPrefix(hash, "$2"), "core.auth.users",
+			"entry %q is not username:bcrypt-hash", redactHash(u))
+	}
 	return errors.Join(v.errs...)
 }
 
@@ -133,4 +148,29 @@ func (v *validator) oneOf(key, value string, allowed ...string) bool {
 // positive checks that a duration is above zero.
 func (v *validator) positive(key string, d time.Duration) bool {
 	return v.check(d > 0, key, "must be above 0, got %s", d)
+}
+
+// ParseProxy parses one entry of core.http.trustedProxies: an IP address
+// (a single proxy) or a CIDR prefix (a proxy network).
+func ParseProxy(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// redactHash keeps an error message about a users entry from repeating the
+// hash: a password hash is not for logs either.
+func redactHash(entry string) string {
+	if name, _, ok := strings.Cut(entry, ":"); ok {
+		return name + ":…"
+	}
+	if len(entry) > 8 {
+		return entry[:8] + "…"
+	}
+	return entry
 }

@@ -20,6 +20,28 @@ func TestLoadValidation(t *testing.T) {
 			want:    []string{`core.log.level (from {file}:1): "verbose" is not one of debug, info, warn, error`},
 		},
 		{
+			name:    "trusted proxy",
+			overlay: `core: {http: {trustedProxies: ["10.0.0.0/8", "proxy.local"]}}`,
+			want:    []string{`core.http.trustedProxies (from {file}:1): "proxy.local" is not an IP address or CIDR prefix`},
+		},
+		{
+			name:    "login limits",
+			overlay: "core: {auth: {login: {perClient: 0, perUsername: -1, window: 0s}}}",
+			want: []string{
+				"core.auth.login.perClient (from {file}:1): must be above 0, got 0",
+				"core.auth.login.perUsername (from {file}:1): must be above 0, got -1",
+				"core.auth.login.window (from {file}:1)",
+			},
+		},
+		{
+			name:    "users entry",
+			overlay: `core: {auth: {users: ["demo-no-hash", "ann:plaintext-password"]}}`,
+			want: []string{
+				`core.auth.users (from {file}:1): entry "demo-no-…" is not username:bcrypt-hash`,
+				`core.auth.users (from {file}:1): entry "ann:…" is not username:bcrypt-hash`,
+			},
+		},
+		{
 			name:    "log format",
 			overlay: "core: {log: {format: xml}}",
 			want:    []string{`core.log.format (from {file}:1): "xml" is not one of json, text`},

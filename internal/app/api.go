@@ -1,0 +1,31 @@
+package app
+
+import "github.com/go-chi/chi/v5"
+
+// apiRoutes mounts the JSON API of api/openapi.yaml under /api/v1. The
+// router it gets already runs the client-IP, cross-origin and session
+// middleware; the routes of a logged-in user add RequireAuth, which answers
+// 401 for everybody else.
+//
+// Every route here must be in the spec and every operation of the spec
+// here: TestSpecMatchesRoutes walks this router to check both.
+func (a *app) apiRoutes(r chi.Router) {
+	r.Post("/auth/login", a.apiLogin)
+	r.Post("/auth/logout", a.apiLogout)
+	r.Get("/auth/session", a.apiSession)
+
+	r.Group(func(r chi.Router) {
+		r.Use(a.sessions.RequireAuth)
+		r.Post("/auth/logout-all", a.apiLogoutAll)
+		r.Get("/auth/sessions", a.apiListSessions)
+		r.Delete("/auth/sessions/{handle}", a.apiRevokeSession)
+		r.Get("/me", a.apiMe)
+		r.Put("/me/preferences", a.apiPutPreferences)
+	})
+}
+
+// apiUser is a user as the API shows it (User in the spec).
+type apiUser struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}

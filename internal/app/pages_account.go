@@ -1,0 +1,163 @@
+package app
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hexchi/starter/internal/auth"
+	"github.com/hexchi/starter/internal/auth/session"
+)
+
+// requireLogin sends a visitor who is not logged in to the login form. It is
+// the pages' counterpart of the session manager's RequireAuth, which answers
+// the API's 401: a browser is better served by a page it can act on.
+func requireLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !auth.Current(r.Context()).IsAuthenticated() {
+			seeOther(w, r, "/", flashInfo, "Please log in.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accountPage is the account page's own data.
+type accountPage struct {
+	AuthAt   time.Time // when the user logged in
+	Expires  time.Time // when this session ends at the latest
+	Themes   []string
+	Sessions []sessionRow
+}
+
+// sessionRow is one of the user's sessions.
+type sessionRow struct {
+	session.Info
+	// Prefix is enough of the handle to tell sessions apart; the whole
+	// handle is in the revoke form's URL.
+	Prefix string
+}
+
+// handlePrefix is as much of a handle as the pages show: enough to tell a
+// user's sessions apart, and as much as the logs show.
+func handlePrefix(handle string) string {
+	return handle[:min(8, len(handle))]
+}
+
+// handleAccount shows the user, this session and all of the user's sessions.
+func (a *app) handleAccount(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sess := auth.Current(ctx)
+	infos, err := sess.Sessions(ctx)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
+	// This device first, then the most recently used; the handle breaks
+	// ties, so that the order does not change from one view to the next.
+	slices.SortFunc(infos, func(x, y session.Info) int {
+		switch {
+		case x.Current && !y.Current:
+			return -1
+		case y.Current && !x.Current:
+			return 1
+		}
+		return cmp.Or(y.LastSeen.Compare(x.LastSeen), strings.Compare(x.Handle, y.Handle))
+	})
+	rows := make([]sessionRow, len(infos))
+	for i, info := range infos {
+		rows[i] = sessionRow{Info: info, Prefix: handlePrefix(info.Handle)}
+	}
+	a.render(w, r, http.StatusOK, accountTemplate, accountPage{
+		AuthAt:   sess.Data().AuthAt,
+		Expires:  sess.Expires(),
+		Themes:   auth.Themes,
+		Sessions: rows,
+	})
+}
+
+// handleTheme sets this session's theme: the demo's example of a request
+// that changes session data (one field, written as a patch).
+func (a *app) handleTheme(w http.ResponseWriter, r *http.Request) {
+	form, err := postForm(w, r)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
+	theme := form.Get("theme")
+	if !slices.Contains(auth.Themes, theme) {
+		// The form offers nothing else: this request was made by hand.
+		a.respondError(w, r, badRequest("theme must be one of %s", strings.Join(auth.Themes, ", ")))
+		return
+	}
+	auth.Current(r.Context()).Data().Theme = theme
+	seeOther(w, r, "/account", flashInfo, "Theme set to "+theme+".")
+}
+
+// handleRevoke logs out one of the user's sessions, by its handle. Revoking
+// this session is logging out.
+func (a *app) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sess := auth.Current(ctx)
+	handle := chi.URLParam(r, "handle")
+	if handle == sess.Handle() {
+		if err := a.logOut(ctx, sess); err != nil {
+			a.respondError(w, r, err)
+			return
+		}
+		seeOther(w, r, "/", flashInfo, "You have been logged out.")
+		return
+	}
+	switch err := sess.Revoke(ctx, handle); {
+	case err == nil:
+		seeOther(w, r, "/account", flashInfo, "Session "+handlePrefix(handle)+" has been logged out.")
+	case errors.Is(err, session.ErrNotInGroup):
+		// Expired, or revoked elsewhere, since the page was shown.
+		seeOther(w, r, "/account", flashError, "That session has already ended.")
+	default:
+		a.respondError(w, r, err)
+	}
+}
+
+// handleLogoutAll logs the user out on every device. The form's "keep"
+// checkbox spares this one, which is how a user who suspects a stolen
+// session ends the others without having to log in again.
+func (a *app) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
+	form, err := postForm(w, r)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	sess := auth.Current(ctx)
+	// The others first; this one, unless kept, through logOut, like the
+	// log out button.
+	n, err := sess.DestroyGroup(ctx, true)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
+	if form.Get("keep") == "on" {
+		seeOther(w, r, "/account", flashInfo, "Ended "+otherSessions(n)+"; you stay logged in here.")
+		return
+	}
+	if err := a.logOut(ctx, sess); err != nil {
+		a.respondError(w, r, err)
+		return
+	}
+	seeOther(w, r, "/", flashInfo, "You have been logged out everywhere: this session and "+otherSessions(n)+" ended.")
+}
+
+// otherSessions counts the other sessions for a flash message.
+func otherSessions(n int) string {
+	if n == 1 {
+		return "1 other session"
+	}
+	return fmt.Sprintf("%d other sessions", n)
+}

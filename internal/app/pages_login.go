@@ -1,0 +1,78 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hexchi/starter/internal/auth"
+	"github.com/hexchi/starter/internal/platform/web"
+)
+
+// homePage is the home page's own data.
+type homePage struct {
+	// Error is shown above the form when the page answers a failed login
+	// itself instead of redirecting (429).
+	Error string
+}
+
+// handleHome shows who is logged in, or the login form.
+func (a *app) handleHome(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, homeTemplate, homePage{})
+}
+
+// handleLogin logs in with the form's username and password. Success and
+// failure both redirect (303), so that reloading the next page never posts
+// the password again. Only the rate limit is answered in place: its 429 and
+// Retry-After are what a client that hammers the form must see.
+func (a *app) handleLogin(w http.ResponseWriter, r *http.Request) {
+	form, err := postForm(w, r)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	sess := auth.Current(ctx)
+	_, err = a.auth.Login(w, r, sess, web.ClientIP(ctx), form.Get("username"), form.Get("password"))
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	case errors.Is(err, auth.ErrBadCredentials):
+		seeOther(w, r, "/", flashError, "Wrong username or password.")
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		seeOther(w, r, "/", flashError, "Cannot log in: "+detail(err)+".")
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		msg := "Too many login attempts. Try again later."
+		if after := w.Header().Get("Retry-After"); after != "" { // set by Login, in seconds
+			msg = "Too many login attempts. Try again in " + after + " seconds."
+		}
+		a.render(w, r, http.StatusTooManyRequests, homeTemplate, homePage{Error: msg})
+	default:
+		a.respondError(w, r, err)
+	}
+}
+
+// handleLogout logs this session out.
+func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if err := a.logOut(r.Context(), auth.Current(r.Context())); err != nil {
+		a.respondError(w, r, err)
+		return
+	}
+	seeOther(w, r, "/", flashInfo, "You have been logged out.")
+}
+
+// logOut ends the session, for the handlers that then redirect with a
+// flash.
+func (a *app) logOut(ctx context.Context, sess *auth.Session) error {
+	user := sess.Data().UserID
+	// Destroy deletes the session; the request goes on with a new anonymous
+	// one, which keeps the flash the caller adds next.
+	if err := sess.Destroy(); err != nil {
+		return fmt.Errorf("log out: %w", err)
+	}
+	if user != "" {
+		a.log.InfoContext(ctx, "logout", "user", user)
+	}
+	return nil
+}

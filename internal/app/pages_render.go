@@ -1,0 +1,111 @@
+package app
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/hexchi/starter/internal/auth"
+	"github.com/hexchi/starter/internal/auth/session"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// The page templates, each parsed with the shared layout. They are embedded,
+// so a template that does not parse is a bug in the build, not something
+// that happens at run time: Must stops the program at start, and any test
+// of this package catches it first.
+var (
+	homeTemplate    = parsePage("home.html")
+	accountTemplate = parsePage("account.html")
+)
+
+func parsePage(name string) *template.Template {
+	return template.Must(template.New(name).Funcs(templateFuncs).
+		ParseFS(templateFS, "templates/layout.html", "templates/"+name))
+}
+
+var templateFuncs = template.FuncMap{"datetime": datetime}
+
+// datetime formats t for the pages: in UTC, which the page says, because
+// without JavaScript the server cannot know the reader's time zone.
+func datetime(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// Flash kinds; the layout styles each one.
+const (
+	flashInfo  = "info"
+	flashError = "error"
+)
+
+// defaultTheme is the theme of a session that has not chosen one.
+const defaultTheme = "light"
+
+// view is what every template gets: the layout's fields, from the session,
+// and the page's own data in Page.
+type view struct {
+	Username string // "" when nobody is logged in
+	Theme    string
+	Flashes  []session.Flash
+	Page     any
+}
+
+// render writes the page t with status. It executes the template into a
+// buffer first, so that a template error becomes a clean 500 from
+// respondError rather than half a page under a 200.
+//
+// Rendering pops the session's flashes. The session is committed as the
+// header goes out, and that saves them as shown; a failed render answers
+// 500, which commits nothing, so they are still there for the next page.
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, page any) {
+	sess := auth.Current(r.Context())
+	d := sess.Data()
+	v := view{Username: d.Username, Theme: d.Theme, Flashes: sess.PopFlashes(), Page: page}
+	if v.Theme == "" {
+		v.Theme = defaultTheme
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		a.respondError(w, r, fmt.Errorf("render %s: %w", t.Name(), err))
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	// A failed write means the client is gone; there is nobody to tell.
+	_, _ = buf.WriteTo(w)
+}
+
+// seeOther answers a form post with 303 See Other to path, after leaving
+// message in the session for the page there to show (Post/Redirect/Get).
+func seeOther(w http.ResponseWriter, r *http.Request, path, kind, message string) {
+	auth.Current(r.Context()).AddFlash(session.Flash{Kind: kind, Message: message})
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// maxFormBytes bounds the body of a form post. The forms here carry a
+// username and a password at most; net/http's own limit is 10 MB.
+const maxFormBytes = 8 << 10
+
+// postForm reads the url-encoded body of a form post.
+func postForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, fmt.Errorf("read form: %w", errTooLarge)
+		}
+		return nil, badRequest("read form: %w", err)
+	}
+	return r.PostForm, nil
+}

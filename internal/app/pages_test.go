@@ -1,0 +1,322 @@
+package app_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hexchi/starter/internal/apptest"
+)
+
+// The demo user of config/test.
+const (
+	pagesUser     = "demo"
+	pagesPassword = "hexchi-demo"
+)
+
+// formContentType is what a browser sends for a form without files.
+const formContentType = "application/x-www-form-urlencoded"
+
+// submitForm posts fields to path as a browser posts a form.
+func submitForm(t *testing.T, c *apptest.Client, path string, fields url.Values) apptest.Response {
+	t.Helper()
+	return c.Do(http.MethodPost, path, []byte(fields.Encode()), formContentType)
+}
+
+// logInWithForm returns a new client, with userAgent when it is not "",
+// that has logged in through the login form.
+func logInWithForm(t *testing.T, srv *apptest.Server, userAgent string) *apptest.Client {
+	t.Helper()
+	c := apptest.NewClient(t, srv.URL)
+	if userAgent != "" {
+		c.Header.Set("User-Agent", userAgent)
+	}
+	res := submitForm(t, c, "/login", url.Values{"username": {pagesUser}, "password": {pagesPassword}})
+	wantSeeOther(t, res, "/account")
+	return c
+}
+
+// wantSeeOther fails the test unless res is a 303 to location.
+func wantSeeOther(t *testing.T, res apptest.Response, location string) {
+	t.Helper()
+	if res.Status != http.StatusSeeOther || res.Header.Get("Location") != location {
+		t.Fatalf("got %d to %q, want 303 to %q; body:\n%s", res.Status, res.Header.Get("Location"), location, res.Body)
+	}
+}
+
+// wantPage fails the test unless res is an HTML page with status that
+// contains every one of want and none of notWant.
+func wantPage(t *testing.T, res apptest.Response, status int, want, notWant []string) {
+	t.Helper()
+	if res.Status != status {
+		t.Errorf("status = %d, want %d", res.Status, status)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q, want text/html; charset=utf-8", ct)
+	}
+	for _, s := range want {
+		if !bytes.Contains(res.Body, []byte(s)) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+	for _, s := range notWant {
+		if bytes.Contains(res.Body, []byte(s)) {
+			t.Errorf("page has %q", s)
+		}
+	}
+	if t.Failed() {
+		t.Logf("page:\n%s", res.Body)
+	}
+}
+
+// The markers of the two states of the home page.
+const (
+	loginForm      = `<form class="login" method="post" action="/login">`
+	anonymousState = "Not logged in"
+	loggedInState  = "Logged in as <strong>demo</strong>"
+)
+
+func TestHomePage(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	tests := map[string]struct {
+		client  func(t *testing.T) *apptest.Client
+		want    []string
+		notWant []string
+	}{
+		"anonymous": {
+			client:  func(t *testing.T) *apptest.Client { return apptest.NewClient(t, srv.URL) },
+			want:    []string{anonymousState, loginForm, `name="username"`, `name="password"`},
+			notWant: []string{loggedInState},
+		},
+		"logged in": {
+			client:  func(t *testing.T) *apptest.Client { return logInWithForm(t, srv, "") },
+			want:    []string{loggedInState, `<a href="/account">`},
+			notWant: []string{anonymousState, loginForm},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			res := tc.client(t).Do(http.MethodGet, "/", nil, "")
+			wantPage(t, res, http.StatusOK, tc.want, tc.notWant)
+		})
+	}
+
+	// Anonymous browsing stores nothing, so it sets no cookie.
+	if res := apptest.NewClient(t, srv.URL).Do(http.MethodGet, "/", nil, ""); len(res.Header.Values("Set-Cookie")) > 0 {
+		t.Errorf("anonymous GET / set %q, want no cookie", res.Header.Values("Set-Cookie"))
+	}
+}
+
+func TestFormLogin(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	tests := map[string]struct {
+		username, password string
+		wantLocation       string
+		wantFlash          string // on the page after the redirect; "" for none
+	}{
+		"right password": {username: pagesUser, password: pagesPassword, wantLocation: "/account"},
+		"wrong password": {
+			username: pagesUser, password: "guess",
+			wantLocation: "/", wantFlash: `<p class="flash flash-error">Wrong username or password.</p>`,
+		},
+		"unknown user": {
+			username: "nobody", password: pagesPassword,
+			wantLocation: "/", wantFlash: `<p class="flash flash-error">Wrong username or password.</p>`,
+		},
+		"empty password": {
+			username:     pagesUser,
+			wantLocation: "/", wantFlash: "Cannot log in: username and password are required.",
+		},
+		"username too long": {
+			username: strings.Repeat("d", 65), password: pagesPassword,
+			wantLocation: "/", wantFlash: "Cannot log in: username or password too long.",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := apptest.NewClient(t, srv.URL)
+			res := submitForm(t, c, "/login", url.Values{"username": {tc.username}, "password": {tc.password}})
+			wantSeeOther(t, res, tc.wantLocation)
+			if tc.wantFlash == "" {
+				if c.Cookie("SID") == "" {
+					t.Error("no session cookie after logging in")
+				}
+				wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{loggedInState}, nil)
+				return
+			}
+			// Shown once, on the page the redirect leads to, and gone after.
+			wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{tc.wantFlash, loginForm}, nil)
+			wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{loginForm}, []string{tc.wantFlash})
+		})
+	}
+}
+
+// Past the per-username limit the form answers in place, 429 with
+// Retry-After, rather than redirecting.
+func TestFormLoginRateLimited(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	c := apptest.NewClient(t, srv.URL)
+	wrong := url.Values{"username": {pagesUser}, "password": {"guess"}}
+	const perUsername = 5 // core.auth.login.perUsername
+	for range perUsername {
+		wantSeeOther(t, submitForm(t, c, "/login", wrong), "/")
+	}
+	res := submitForm(t, c, "/login", wrong)
+	wantPage(t, res, http.StatusTooManyRequests, []string{"Too many login attempts. Try again in ", loginForm}, nil)
+	if res.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	// The right password does not get past the limit either.
+	res = submitForm(t, c, "/login", url.Values{"username": {pagesUser}, "password": {pagesPassword}})
+	if res.Status != http.StatusTooManyRequests {
+		t.Errorf("right password while limited: status %d, want 429", res.Status)
+	}
+}
+
+func TestAccountNeedsLogin(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	tests := map[string]struct{ method, path string }{
+		"account page":       {http.MethodGet, "/account"},
+		"theme":              {http.MethodPost, "/account/theme"},
+		"revoke":             {http.MethodPost, "/account/sessions/abcdefgh/revoke"},
+		"log out everywhere": {http.MethodPost, "/logout-all"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := apptest.NewClient(t, srv.URL)
+			res := c.Do(http.MethodGet, tc.path, nil, "")
+			if tc.method == http.MethodPost {
+				res = submitForm(t, c, tc.path, url.Values{"theme": {"dark"}})
+			}
+			wantSeeOther(t, res, "/")
+			wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK,
+				[]string{`<p class="flash flash-info">Please log in.</p>`, loginForm}, nil)
+		})
+	}
+}
+
+// revokeAction finds the revoke forms of an account page; its first group
+// is the handle.
+var revokeAction = regexp.MustCompile(`action="/account/sessions/([A-Za-z0-9_-]+)/revoke"`)
+
+// sessionHandles returns the handles on c's account page, this device's
+// first.
+func sessionHandles(t *testing.T, c *apptest.Client) []string {
+	t.Helper()
+	res := c.Do(http.MethodGet, "/account", nil, "")
+	wantPage(t, res, http.StatusOK, nil, nil)
+	var handles []string
+	for _, m := range revokeAction.FindAllSubmatch(res.Body, -1) {
+		handles = append(handles, string(m[1]))
+	}
+	return handles
+}
+
+func TestAccountSessions(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	laptop := logInWithForm(t, srv, "Laptop/1.0")
+	phone := logInWithForm(t, srv, "Phone/2.0")
+
+	res := laptop.Do(http.MethodGet, "/account", nil, "")
+	wantPage(t, res, http.StatusOK, []string{
+		"<dd>demo</dd>", "Laptop/1.0", "Phone/2.0", "Session expires", ">Log out everywhere</button>",
+	}, nil)
+	if n := strings.Count(string(res.Body), "this device"); n != 1 {
+		t.Errorf(`"this device" appears %d times, want once`, n)
+	}
+	handles := sessionHandles(t, laptop)
+	if len(handles) != 2 {
+		t.Fatalf("account page lists %d sessions, want 2", len(handles))
+	}
+	own, other := handles[0], handles[1]
+	if !bytes.Contains(res.Body, []byte("<code>"+other[:8]+"</code>")) {
+		t.Errorf("the page does not show the handle prefix %q", other[:8])
+	}
+
+	// Revoke the phone from the laptop: the phone is logged out.
+	wantSeeOther(t, submitForm(t, laptop, "/account/sessions/"+other+"/revoke", nil), "/account")
+	wantPage(t, laptop.Do(http.MethodGet, "/account", nil, ""), http.StatusOK,
+		[]string{"Session " + other[:8] + " has been logged out."}, []string{"Phone/2.0"})
+	wantSeeOther(t, phone.Do(http.MethodGet, "/account", nil, ""), "/")
+
+	// Revoking it again, or any handle that is not the user's, changes nothing.
+	wantSeeOther(t, submitForm(t, laptop, "/account/sessions/"+other+"/revoke", nil), "/account")
+	wantPage(t, laptop.Do(http.MethodGet, "/account", nil, ""), http.StatusOK,
+		[]string{`<p class="flash flash-error">That session has already ended.</p>`}, nil)
+
+	// Revoking this device logs out.
+	wantSeeOther(t, submitForm(t, laptop, "/account/sessions/"+own+"/revoke", nil), "/")
+	wantPage(t, laptop.Do(http.MethodGet, "/", nil, ""), http.StatusOK,
+		[]string{"You have been logged out.", loginForm}, nil)
+}
+
+func TestLogout(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	c := logInWithForm(t, srv, "")
+	stolen := c.Cookie("SID")
+
+	wantSeeOther(t, submitForm(t, c, "/logout", nil), "/")
+	wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK,
+		[]string{`<p class="flash flash-info">You have been logged out.</p>`, anonymousState, loginForm}, nil)
+	wantSeeOther(t, c.Do(http.MethodGet, "/account", nil, ""), "/")
+
+	// The cookie from before the logout opens nothing any more.
+	replay := apptest.NewClient(t, srv.URL)
+	replay.SetCookie("SID", stolen)
+	wantSeeOther(t, replay.Do(http.MethodGet, "/account", nil, ""), "/")
+}
+
+func TestLogoutEverywhere(t *testing.T) {
+	tests := map[string]struct {
+		fields       url.Values
+		wantLocation string
+		wantFlash    string
+		wantLoggedIn bool // this device, afterwards
+	}{
+		"every session": {
+			wantLocation: "/",
+			wantFlash:    "You have been logged out everywhere: this session and 1 other session ended.",
+		},
+		"keep this device": {
+			fields:       url.Values{"keep": {"on"}},
+			wantLocation: "/account",
+			wantFlash:    "Ended 1 other session; you stay logged in here.",
+			wantLoggedIn: true,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			srv := apptest.Start(t, nil)
+			here, there := logInWithForm(t, srv, ""), logInWithForm(t, srv, "")
+
+			wantSeeOther(t, submitForm(t, here, "/logout-all", tc.fields), tc.wantLocation)
+			wantPage(t, here.Do(http.MethodGet, tc.wantLocation, nil, ""), http.StatusOK, []string{tc.wantFlash}, nil)
+			wantSeeOther(t, there.Do(http.MethodGet, "/account", nil, ""), "/")
+			res := here.Do(http.MethodGet, "/account", nil, "")
+			if loggedIn := res.Status == http.StatusOK; loggedIn != tc.wantLoggedIn {
+				t.Errorf("GET /account here = %d, want logged in = %v", res.Status, tc.wantLoggedIn)
+			}
+		})
+	}
+}
+
+func TestTheme(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	c := logInWithForm(t, srv, "")
+	wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{`data-theme="light"`}, nil)
+
+	wantSeeOther(t, submitForm(t, c, "/account/theme", url.Values{"theme": {"dark"}}), "/account")
+	wantPage(t, c.Do(http.MethodGet, "/account", nil, ""), http.StatusOK, []string{
+		`data-theme="dark"`, "Theme set to dark.", `<input type="radio" name="theme" value="dark" checked>`,
+	}, nil)
+	// It is the session's, so every later page has it.
+	wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{`data-theme="dark"`}, nil)
+
+	res := submitForm(t, c, "/account/theme", url.Values{"theme": {"neon"}})
+	if p := problemOf(t, res); res.Status != http.StatusBadRequest || p.Detail != "theme must be one of light, dark" {
+		t.Errorf("unknown theme: %d %+v, want a 400 problem", res.Status, p)
+	}
+}

@@ -1,0 +1,64 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/hexchi/starter/internal/auth"
+	"github.com/hexchi/starter/internal/auth/session"
+	"github.com/hexchi/starter/internal/auth/session/memstore"
+	"github.com/hexchi/starter/internal/auth/session/redisstore"
+	"github.com/hexchi/starter/internal/platform/config"
+	"github.com/hexchi/starter/internal/platform/redis"
+)
+
+// newSessions builds the session manager from core.auth.session, on the
+// Redis store when rdb is not nil and the memory store otherwise.
+func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError func(http.ResponseWriter, *http.Request, error)) (*auth.Sessions, error) {
+	var store session.Store = memstore.New()
+	if rdb != nil {
+		store = redisstore.New(rdb, redisstore.WithKeyPrefix(cfg.Redis.KeyPrefix))
+	}
+	s := cfg.Auth.Session
+	secrets := make([][]byte, len(s.Cookie.Sign))
+	for i, secret := range s.Cookie.Sign {
+		secrets[i] = []byte(secret.Reveal())
+	}
+	m, err := session.New(session.Options[*auth.SessionData]{
+		Store:           store,
+		Secrets:         secrets,
+		New:             auth.NewSessionData,
+		Decode:          auth.DecodeSessionData,
+		InitialLifetime: s.InitialLifetime,
+		Lifetime:        s.Lifetime,
+		IdleTimeout:     s.IdleTimeout,
+		Cookie: session.Cookie{
+			Name:     s.Cookie.Name,
+			Path:     s.Cookie.Path,
+			Domain:   s.Cookie.Domain,
+			SameSite: sameSite(s.Cookie.SameSite),
+			Insecure: !s.Cookie.Secure,
+			Session:  !s.Cookie.Persistent,
+		},
+		ErrorHandler: onError,
+		Logger:       log.With("component", "session"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("core.auth.session: %w", err)
+	}
+	return m, nil
+}
+
+// sameSite maps the validated config value to net/http's.
+func sameSite(v string) http.SameSite {
+	switch strings.ToLower(v) {
+	case "strict":
+		return http.SameSiteStrictMode
+	case "none":
+		return http.SameSiteNoneMode
+	default:
+		return http.SameSiteLaxMode
+	}
+}

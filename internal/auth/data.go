@@ -1,0 +1,73 @@
+// Package auth is the demo app's authentication: its session data type, a
+// user directory, and the login and logout logic that the JSON API and the
+// HTML pages share. The session mechanism itself is package session, which
+// knows nothing of this one.
+package auth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SessionData is what the demo app keeps in a session. Each top-level field
+// is stored, and change-tracked, on its own.
+type SessionData struct {
+	UserID   string    `json:"userId,omitempty"`
+	Username string    `json:"username,omitempty"`
+	AuthAt   time.Time `json:"authAt,omitzero"` // when the user logged in
+	// Theme is a per-session preference, the demo's example of a request
+	// that changes session data.
+	Theme string `json:"theme,omitempty"`
+}
+
+// Themes are the values SessionData.Theme may hold ("" is the default).
+var Themes = []string{"light", "dark"}
+
+// IsAuthenticated reports whether a user is logged in.
+func (d *SessionData) IsAuthenticated() bool { return d.UserID != "" }
+
+// SessionGroupID groups sessions by user, so that a user can list their
+// sessions and log out everywhere.
+func (d *SessionData) SessionGroupID() string { return d.UserID }
+
+// NewSessionData returns the data of a new, anonymous session.
+func NewSessionData() *SessionData { return &SessionData{} }
+
+// DecodeSessionData turns stored JSON back into SessionData and rejects what
+// this version of the app cannot trust (the seed's c(plain)): the session
+// module then deletes the record and starts a new session, rather than
+// serving a half-valid one.
+func DecodeSessionData(b []byte) (*SessionData, error) {
+	d := &SessionData{}
+	if err := json.Unmarshal(b, d); err != nil {
+		return nil, fmt.Errorf("decode session data: %w", err)
+	}
+	if err := d.validate(); err != nil {
+		return nil, fmt.Errorf("decode session data: %w", err)
+	}
+	return d, nil
+}
+
+func (d *SessionData) validate() error {
+	if d.IsAuthenticated() && (d.Username == "" || d.AuthAt.IsZero()) {
+		return errors.New("authenticated session without username or login time")
+	}
+	if !d.IsAuthenticated() && (d.Username != "" || !d.AuthAt.IsZero()) {
+		return errors.New("anonymous session with a username or login time")
+	}
+	if d.Theme != "" && !validTheme(d.Theme) {
+		return fmt.Errorf("unknown theme %q", d.Theme)
+	}
+	return nil
+}
+
+func validTheme(t string) bool {
+	for _, v := range Themes {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,108 @@
+package auth
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// loginTime is a login time as SessionData stores it: UTC, whole seconds.
+var loginTime = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+func TestDecodeSessionData(t *testing.T) {
+	const authAt = `"authAt":"2026-03-14T15:09:26Z"`
+	tests := map[string]struct {
+		stored  string
+		want    SessionData
+		wantErr bool
+	}{
+		"anonymous":              {stored: `{}`, want: SessionData{}},
+		"anonymous with a theme": {stored: `{"theme":"dark"}`, want: SessionData{Theme: "dark"}},
+		"logged in": {
+			stored: `{"userId":"u1","username":"ann",` + authAt + `}`,
+			want:   SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime},
+		},
+		"logged in with a theme": {
+			stored: `{"userId":"u1","username":"ann",` + authAt + `,"theme":"light"}`,
+			want:   SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime, Theme: "light"},
+		},
+		// A rolling deploy runs old and new versions side by side: a field
+		// only the newer one knows must not log its users out.
+		"a field of a newer version": {stored: `{"theme":"dark","avatar":"a.png"}`, want: SessionData{Theme: "dark"}},
+
+		"not JSON":                       {stored: `{"userId":`, wantErr: true},
+		"not an object":                  {stored: `["u1"]`, wantErr: true},
+		"a field of the wrong type":      {stored: `{"userId":7}`, wantErr: true},
+		"a login time that is no time":   {stored: `{"userId":"u1","username":"ann","authAt":"yesterday"}`, wantErr: true},
+		"a user id without a username":   {stored: `{"userId":"u1",` + authAt + `}`, wantErr: true},
+		"a user id without a login time": {stored: `{"userId":"u1","username":"ann"}`, wantErr: true},
+		"a username without a user id":   {stored: `{"username":"ann"}`, wantErr: true},
+		"a login time without a user id": {stored: `{` + authAt + `}`, wantErr: true},
+		"an unknown theme":               {stored: `{"theme":"neon"}`, wantErr: true},
+		"a theme of the wrong case":      {stored: `{"theme":"Dark"}`, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := DecodeSessionData([]byte(tc.stored))
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("decoded %s as %+v, want an error", tc.stored, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("decode %s: %v", tc.stored, err)
+			}
+			if !sameData(*got, tc.want) {
+				t.Errorf("decoded %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSessionDataRoundTrip: what the app stores, it reads back, and an
+// anonymous session's JSON holds no fields at all.
+func TestSessionDataRoundTrip(t *testing.T) {
+	tests := map[string]struct {
+		data     SessionData
+		wantJSON string
+		authed   bool
+		group    string
+	}{
+		"new":       {data: *NewSessionData(), wantJSON: `{}`},
+		"anonymous": {data: SessionData{Theme: "dark"}, wantJSON: `{"theme":"dark"}`},
+		"logged in": {
+			data:     SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime},
+			wantJSON: `{"userId":"u1","username":"ann","authAt":"2026-03-14T15:09:26Z"}`,
+			authed:   true, group: "u1",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if tc.data.IsAuthenticated() != tc.authed || tc.data.SessionGroupID() != tc.group {
+				t.Errorf("authenticated %v, group %q; want %v, %q",
+					tc.data.IsAuthenticated(), tc.data.SessionGroupID(), tc.authed, tc.group)
+			}
+			b, err := json.Marshal(&tc.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tc.wantJSON {
+				t.Errorf("JSON = %s, want %s", b, tc.wantJSON)
+			}
+			got, err := DecodeSessionData(b)
+			if err != nil {
+				t.Fatalf("decode %s: %v", b, err)
+			}
+			if !sameData(*got, tc.data) {
+				t.Errorf("read back %+v, want %+v", got, tc.data)
+			}
+		})
+	}
+}
+
+// sameData compares session data; times by Equal, as == would compare
+// their locations too.
+func sameData(a, b SessionData) bool {
+	return a.UserID == b.UserID && a.Username == b.Username && a.AuthAt.Equal(b.AuthAt) && a.Theme == b.Theme
+}

@@ -1,0 +1,117 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/httprate"
+
+	"github.com/hexchi/starter/internal/auth/session"
+)
+
+// Sessions is the session manager of the demo app's data type.
+type Sessions = session.Manager[*SessionData]
+
+// Session is one request's session.
+type Session = session.Session[*SessionData]
+
+// Current returns the request's session (nil outside the session middleware).
+func Current(ctx context.Context) *Session { return session.From[*SessionData](ctx) }
+
+// ErrTooManyAttempts means that the login rate limit for this client or
+// username is spent; the response carries Retry-After.
+var ErrTooManyAttempts = errors.New("too many login attempts")
+
+// ErrInvalidCredentials means that the login request itself is malformed
+// (empty or oversized fields), as opposed to wrong.
+var ErrInvalidCredentials = errors.New("invalid login request")
+
+// Limits of the login form's fields, in characters as api/openapi.yaml's
+// maxLength counts them: enough for any real name or password, small enough
+// that bcrypt (which reads 72 bytes) and logs stay cheap.
+const (
+	maxUsername = 64
+	maxPassword = 256
+)
+
+// Service logs users in and out. The JSON API and the HTML pages both use
+// it, so that both get the same checks, limits and session handling.
+type Service struct {
+	users     Directory
+	perClient *httprate.RateLimiter
+	perUser   *httprate.RateLimiter
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// Limits configures the login rate limits.
+type Limits struct {
+	PerClient   int // attempts per window from one client IP
+	PerUsername int // attempts per window for one username
+	Window      time.Duration
+}
+
+// NewService returns a Service over users. The limiters count in this
+// process's memory: behind several replicas each one counts alone, so the
+// effective limit is multiplied by the replica count (a shared counter,
+// e.g. in Redis, is the next step when that matters).
+func NewService(users Directory, limits Limits, log *slog.Logger) *Service {
+	return &Service{
+		users:     users,
+		perClient: httprate.NewRateLimiter(limits.PerClient, limits.Window),
+		perUser:   httprate.NewRateLimiter(limits.PerUsername, limits.Window),
+		log:       log,
+		now:       time.Now,
+	}
+}
+
+// Login checks the credentials and, when they are right, authenticates the
+// session: the session module then moves it to a new id (the fixation
+// defence) and gives it the authenticated lifetime. clientIP keys the
+// per-client limit. On a limit, the Retry-After header is already set on w.
+func (s *Service) Login(w http.ResponseWriter, r *http.Request, sess *Session, clientIP, username, password string) (User, error) {
+	ctx := r.Context()
+	if err := checkCredentials(username, password); err != nil {
+		return User{}, err
+	}
+	// Usernames are matched as typed, but limited case-insensitively, so
+	// that "Demo" and "demo" share one budget.
+	if s.perClient.OnLimit(w, r, clientIP) || s.perUser.OnLimit(w, r, strings.ToLower(username)) {
+		s.log.WarnContext(ctx, "login rate limited", "client", clientIP)
+		return User{}, ErrTooManyAttempts
+	}
+	user, err := s.users.Authenticate(ctx, username, password)
+	if err != nil {
+		if errors.Is(err, ErrBadCredentials) {
+			s.log.InfoContext(ctx, "login failed", "client", clientIP)
+		}
+		return User{}, err
+	}
+	d := sess.Data()
+	d.UserID, d.Username, d.AuthAt = user.ID, user.Name, s.now().UTC().Truncate(time.Second)
+	if err := sess.Renew(); err != nil {
+		return User{}, err
+	}
+	s.log.InfoContext(ctx, "login", "user", user.ID, "client", clientIP)
+	return user, nil
+}
+
+// checkCredentials rejects a login request that cannot be right, before any
+// limit is spent or bcrypt runs.
+func checkCredentials(username, password string) error {
+	switch {
+	case username == "" || password == "":
+		return fmt.Errorf("%w: username and password are required", ErrInvalidCredentials)
+	case utf8.RuneCountInString(username) > maxUsername || utf8.RuneCountInString(password) > maxPassword:
+		return fmt.Errorf("%w: username or password too long", ErrInvalidCredentials)
+	case !utf8.ValidString(username):
+		return fmt.Errorf("%w: username is not valid UTF-8", ErrInvalidCredentials)
+	}
+	return nil
+}
