@@ -21,6 +21,7 @@ func (a *app) apiRoutes(r chi.Router) {
 		r.Delete("/auth/sessions/{handle}", a.apiRevokeSession)
 		r.Get("/me", a.apiMe)
 		r.Put("/me/preferences", a.apiPutPreferences)
+		r.Post("/me/counter", a.apiIncrementCounter)
 	})
 }
 

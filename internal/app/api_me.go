@@ -11,17 +11,20 @@ import (
 
 // me is Me in the spec.
 type me struct {
-	ID     string    `json:"id"`
-	Name   string    `json:"name"`
-	AuthAt time.Time `json:"authAt"`
-	Theme  string    `json:"theme,omitempty"`
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	AuthAt  time.Time `json:"authAt"`
+	Theme   string    `json:"theme,omitempty"`
+	Counter int       `json:"counter"` // 0 is a count like any other, so always sent
 }
 
 // apiMe describes the logged-in user: GET /me. It reads the session
 // only: one store round trip, no write.
 func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	d := auth.Current(r.Context()).Data()
-	a.writeJSON(w, r, http.StatusOK, me{ID: d.UserID, Name: d.Username, AuthAt: d.AuthAt.UTC(), Theme: d.Theme})
+	a.writeJSON(w, r, http.StatusOK, me{
+		ID: d.UserID, Name: d.Username, AuthAt: d.AuthAt.UTC(), Theme: d.Theme, Counter: d.Counter,
+	})
 }
 
 // preferences is Preferences in the spec.
@@ -45,4 +48,26 @@ func (a *app) apiPutPreferences(w http.ResponseWriter, r *http.Request) {
 	}
 	auth.Current(r.Context()).Data().Theme = req.Theme
 	a.writeJSON(w, r, http.StatusOK, req)
+}
+
+// counter is CounterResult in the spec.
+type counter struct {
+	Counter int `json:"counter"`
+}
+
+// apiIncrementCounter adds one to the session's counter: POST /me/counter.
+// It is the demo's second request that changes session data, in a field of
+// its own: the session middleware writes only the counter, so an increment
+// and a concurrent PUT /me/preferences on the same session both persist.
+// tests/load_test.go checks that under load.
+//
+// Two increments of one session at the same time both change the same
+// field, and there the last writer wins (DESIGN.md §3): each loads n and
+// writes n+1, so the counter goes up by one, not two. An atomic increment
+// in the store would need an operation the generic, per-field patch does
+// not have; the demo shows the patch, and documents the limit.
+func (a *app) apiIncrementCounter(w http.ResponseWriter, r *http.Request) {
+	d := auth.Current(r.Context()).Data()
+	d.Counter++
+	a.writeJSON(w, r, http.StatusOK, counter{Counter: d.Counter})
 }

@@ -327,6 +327,22 @@ var apiCases = map[string]apiCase{
 		body: `{"theme":"dark"}`, ct: jsonType,
 		status: 503,
 	},
+	"counter": {
+		given: loggedIn, req: "POST /me/counter",
+		status: 200,
+	},
+	"counter without a session": {
+		req:    "POST /me/counter",
+		status: 401, rejected: true,
+	},
+	"counter from another origin": {
+		given: loggedIn, req: "POST /me/counter", header: crossSite,
+		status: 403,
+	},
+	"counter with the store down": {
+		given: storeDown, req: "POST /me/counter",
+		status: 503,
+	},
 }
 
 // request returns the method and the URL path of tc's request, with handle

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/auth/session"
@@ -18,8 +19,13 @@ import (
 // Redis store when rdb is not nil and the memory store otherwise.
 func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError func(http.ResponseWriter, *http.Request, error)) (*auth.Sessions, error) {
 	var store session.Store = memstore.New()
+	// A request waits for Redis at most its read or write timeout, once: a
+	// paused Redis is answered 503 within core.redis.readTimeout instead of
+	// after go-redis has retried the timed-out command.
+	var storeTimeout time.Duration
 	if rdb != nil {
 		store = redisstore.New(rdb, redisstore.WithKeyPrefix(cfg.Redis.KeyPrefix))
+		storeTimeout = max(cfg.Redis.ReadTimeout, cfg.Redis.WriteTimeout)
 	}
 	s := cfg.Auth.Session
 	secrets := make([][]byte, len(s.Cookie.Sign))
@@ -34,6 +40,7 @@ func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError f
 		InitialLifetime: s.InitialLifetime,
 		Lifetime:        s.Lifetime,
 		IdleTimeout:     s.IdleTimeout,
+		StoreTimeout:    storeTimeout,
 		Cookie: session.Cookie{
 			Name:     s.Cookie.Name,
 			Path:     s.Cookie.Path,

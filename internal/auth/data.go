@@ -20,6 +20,10 @@ type SessionData struct {
 	// Theme is a per-session preference, the demo's example of a request
 	// that changes session data.
 	Theme string `json:"theme,omitempty"`
+	// Counter is the demo's second field that requests change: a field of
+	// its own, so that an increment and a concurrent change of the theme
+	// on the same session never overwrite each other.
+	Counter int `json:"counter,omitempty"`
 }
 
 // Themes are the values SessionData.Theme may hold ("" is the default).
@@ -59,6 +63,11 @@ func (d *SessionData) validate() error {
 	}
 	if d.Theme != "" && !validTheme(d.Theme) {
 		return fmt.Errorf("unknown theme %q", d.Theme)
+	}
+	// Only increments change the counter, from 0: a negative value was
+	// not written by this app.
+	if d.Counter < 0 {
+		return fmt.Errorf("negative counter %d", d.Counter)
 	}
 	return nil
 }

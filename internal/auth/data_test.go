@@ -26,6 +26,11 @@ func TestDecodeSessionData(t *testing.T) {
 			stored: `{"userId":"u1","username":"ann",` + authAt + `,"theme":"light"}`,
 			want:   SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime, Theme: "light"},
 		},
+		"logged in with a counter": {
+			stored: `{"userId":"u1","username":"ann",` + authAt + `,"counter":3}`,
+			want:   SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime, Counter: 3},
+		},
+		"a zero counter": {stored: `{"counter":0}`, want: SessionData{}},
 		// A rolling deploy runs old and new versions side by side: a field
 		// only the newer one knows must not log its users out.
 		"a field of a newer version": {stored: `{"theme":"dark","avatar":"a.png"}`, want: SessionData{Theme: "dark"}},
@@ -40,6 +45,9 @@ func TestDecodeSessionData(t *testing.T) {
 		"a login time without a user id": {stored: `{` + authAt + `}`, wantErr: true},
 		"an unknown theme":               {stored: `{"theme":"neon"}`, wantErr: true},
 		"a theme of the wrong case":      {stored: `{"theme":"Dark"}`, wantErr: true},
+		"a negative counter":             {stored: `{"counter":-1}`, wantErr: true},
+		"a counter that is no integer":   {stored: `{"counter":1.5}`, wantErr: true},
+		"a counter that is a string":     {stored: `{"counter":"3"}`, wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -76,6 +84,11 @@ func TestSessionDataRoundTrip(t *testing.T) {
 			wantJSON: `{"userId":"u1","username":"ann","authAt":"2026-03-14T15:09:26Z"}`,
 			authed:   true, group: "u1",
 		},
+		"with a counter": {
+			data:     SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime, Theme: "dark", Counter: 7},
+			wantJSON: `{"userId":"u1","username":"ann","authAt":"2026-03-14T15:09:26Z","theme":"dark","counter":7}`,
+			authed:   true, group: "u1",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -104,5 +117,6 @@ func TestSessionDataRoundTrip(t *testing.T) {
 // sameData compares session data; times by Equal, as == would compare
 // their locations too.
 func sameData(a, b SessionData) bool {
-	return a.UserID == b.UserID && a.Username == b.Username && a.AuthAt.Equal(b.AuthAt) && a.Theme == b.Theme
+	return a.UserID == b.UserID && a.Username == b.Username && a.AuthAt.Equal(b.AuthAt) &&
+		a.Theme == b.Theme && a.Counter == b.Counter
 }

@@ -25,8 +25,9 @@ func (s *Session[D]) commit(r *http.Request, h http.Header, status int) error {
 		return nil
 	}
 	m := s.m
-	// A client that hangs up must not leave a login or logout half done;
-	// the store's own timeouts bound the call instead.
+	// A client that hangs up must not leave a login or logout half done:
+	// StoreTimeout and the store client's own timeouts bound these calls,
+	// not the request's cancellation.
 	ctx := context.WithoutCancel(r.Context())
 	now := m.now()
 

@@ -168,6 +168,7 @@ func newEnv(t *testing.T, store session.Store, clk *clock, opts ...envOption) *e
 		New:             func() *testData { return &testData{} },
 		InitialLifetime: 5 * time.Minute,
 		Lifetime:        6 * time.Hour,
+		StoreTimeout:    5 * time.Second,                // as the app runs it: every store call bounded
 		Cookie:          session.Cookie{Insecure: true}, // httptest serves http; see TestCookieAttributes for Secure
 		Logger:          slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:             clk.Now,

@@ -70,6 +70,13 @@ type Options[D Data] struct {
 	// max(1 minute, IdleTimeout/10). Default 0 (off).
 	IdleTimeout time.Duration
 
+	// StoreTimeout bounds every store call. A store that has not answered
+	// by then counts as unavailable, and the request is answered 503 (the
+	// store client's own retries stop at the deadline too, provided the
+	// client honours contexts: go-redis needs ContextTimeoutEnabled).
+	// Default 0: only the store client's own timeouts apply.
+	StoreTimeout time.Duration
+
 	// Cookie holds the cookie attributes. HttpOnly is always set.
 	Cookie Cookie
 
@@ -147,8 +154,11 @@ func New[D Data](opts Options[D]) (*Manager[D], error) {
 			return nil, fmt.Errorf("session: secret %d is %d bytes, want at least %d", i+1, len(s), minSecretLen)
 		}
 	}
-	if m.initial < 0 || m.lifetime < 0 || m.idle < 0 {
-		return nil, errors.New("session: lifetimes and idle timeout must not be negative")
+	if m.initial < 0 || m.lifetime < 0 || m.idle < 0 || opts.StoreTimeout < 0 {
+		return nil, errors.New("session: lifetimes and timeouts must not be negative")
+	}
+	if opts.StoreTimeout > 0 {
+		m.store = timeoutStore{Store: m.store, d: opts.StoreTimeout}
 	}
 	if m.decode == nil {
 		if reflect.TypeFor[D]().Kind() != reflect.Pointer {

@@ -2,9 +2,13 @@ package session_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -430,6 +434,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"no secret", func(o *session.Options[*testData]) { o.Secrets = nil }, "Secrets"},
 		{"short secret", func(o *session.Options[*testData]) { o.Secrets = [][]byte{[]byte("short")} }, "at least 32"},
 		{"negative lifetime", func(o *session.Options[*testData]) { o.Lifetime = -time.Second }, "negative"},
+		{"negative store timeout", func(o *session.Options[*testData]) { o.StoreTimeout = -time.Second }, "negative"},
 		{"__Host- insecure", func(o *session.Options[*testData]) { o.Cookie = session.Cookie{Name: "__Host-SID", Insecure: true} }, "__Host-"},
 		{"__Host- with domain", func(o *session.Options[*testData]) {
 			o.Cookie = session.Cookie{Name: "__Host-SID", Domain: "example.com"}
@@ -486,4 +491,45 @@ func TestCorruptRecordStartsFresh(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "session record corrupt") {
 		t.Error("the corrupt record was not logged")
 	}
+}
+
+// blockingStore answers nothing until the caller's context ends, like a
+// paused Redis, and records whether each call had a deadline.
+type blockingStore struct {
+	session.Store
+	noDeadline atomic.Int64
+}
+
+func (s *blockingStore) Load(ctx context.Context, _ string, _ session.Touch) (*session.Record, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		s.noDeadline.Add(1)
+		return nil, errors.New("no deadline: this call could wait forever")
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestStoreTimeoutBoundsEveryCall(t *testing.T) {
+	store := &blockingStore{}
+	e := newEnv(t, store, nil, func(o *session.Options[*testData]) { o.StoreTimeout = 20 * time.Millisecond })
+	c := e.client()
+	c.setCookie(signedCookie(t))
+	r := c.do("GET", "/me")
+	if r.status != http.StatusServiceUnavailable {
+		t.Errorf("GET /me on a store that does not answer: %d, want 503", r.status)
+	}
+	if n := store.noDeadline.Load(); n != 0 {
+		t.Errorf("%d store calls had no deadline", n)
+	}
+}
+
+// signedCookie returns a well-formed cookie for an id no store knows.
+func signedCookie(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	id := base64.RawURLEncoding.EncodeToString(b)
+	return id + "." + hmacB64(secrets[0], id)
 }

@@ -1,0 +1,134 @@
+package tests
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hexchi/starter/internal/apptest"
+)
+
+// TestFlowOnRedis runs login, a protected route and logout through the
+// real app on a real Redis, and checks what lands in Redis.
+func TestFlowOnRedis(t *testing.T) {
+	addr := redisAddr(t)
+	srv, prefix := appOnRedis(t, addr)
+	checkFlow(t, srv, newClient(t, addr), prefix)
+}
+
+// TestFlowOnRedisCluster is the same flow with core.redis.addrs listing
+// the three masters of a Cluster: the session hash and its group set live
+// in different slots, and the store must never need them in one.
+func TestFlowOnRedisCluster(t *testing.T) {
+	addrs := startCluster(t)
+	srv, prefix := appOnRedis(t, addrs...)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { _ = rdb.Close() })
+	checkFlow(t, srv, rdb, prefix)
+}
+
+// config/test's lifetimes, which the TTLs in Redis must match.
+const (
+	initialLifetime = 5 * time.Minute
+	lifetime        = 6 * time.Hour
+)
+
+func checkFlow(t *testing.T, srv *apptest.Server, rdb redis.UniversalClient, prefix string) {
+	ctx := t.Context()
+	c := apptest.NewClient(t, srv.URL)
+	sessionKeys := func() []string { return filter(keysUnder(t, rdb, prefix), prefix+"s:") }
+
+	// An anonymous session is stored only once something is written: a
+	// failed login through the form leaves a flash, and so a session.
+	if keys := keysUnder(t, rdb, prefix); len(keys) != 0 {
+		t.Fatalf("keys before any request: %v", keys)
+	}
+	form := []byte(url.Values{"username": {"demo"}, "password": {"wrong"}}.Encode())
+	if r := c.Do(http.MethodPost, "/login", form, "application/x-www-form-urlencoded"); r.Status != http.StatusSeeOther {
+		t.Fatalf("failed form login: %d", r.Status)
+	}
+	anon := sessionKeys()
+	if len(anon) != 1 {
+		t.Fatalf("session keys after a failed login: %v, want one anonymous session", anon)
+	}
+	wantTTL(t, rdb, anon[0], initialLifetime)
+
+	login(t, c)
+	keys := keysUnder(t, rdb, prefix)
+	sessions, groups := filter(keys, prefix+"s:"), filter(keys, prefix+"g:")
+	if len(sessions) != 1 || sessions[0] == anon[0] || len(groups) != 1 {
+		t.Fatalf("keys after login: %v, want a new session (not %s) and one group set", keys, anon[0])
+	}
+	wantTTL(t, rdb, sessions[0], lifetime)
+	// Absolute deadlines, so that the two reads need not happen at once.
+	sessionEnd, groupEnd := rdb.PExpireTime(ctx, sessions[0]).Val(), rdb.PExpireTime(ctx, groups[0]).Val()
+	if groupEnd < sessionEnd {
+		t.Errorf("group set expires at %v (unix ms), before its member at %v", groupEnd, sessionEnd)
+	}
+	if members := rdb.SMembers(ctx, groups[0]).Val(); len(members) != 1 || prefix+"s:"+members[0] != sessions[0] {
+		t.Errorf("group set holds %v, want the session's handle", members)
+	}
+
+	// Neither a key nor a value may hold the session id: a Redis dump
+	// must not yield a usable cookie.
+	id, _, _ := strings.Cut(c.Cookie("SID"), ".")
+	if len(id) != 43 {
+		t.Fatalf("cookie id %q", id)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, id) {
+			t.Errorf("key %s contains the session id", k)
+		}
+	}
+	for _, k := range sessions {
+		for field, v := range rdb.HGetAll(ctx, k).Val() {
+			if strings.Contains(field, id) || strings.Contains(v, id) {
+				t.Errorf("%s field %s holds the session id", k, field)
+			}
+		}
+	}
+	for _, k := range groups {
+		for _, m := range rdb.SMembers(ctx, k).Val() {
+			if strings.Contains(m, id) {
+				t.Errorf("group set %s holds the session id", k)
+			}
+		}
+	}
+
+	if s := status(c, http.MethodGet, "/api/v1/me"); s != http.StatusOK {
+		t.Fatalf("GET /me after login: %d", s)
+	}
+	if s := status(c, http.MethodPost, "/api/v1/auth/logout"); s != http.StatusNoContent {
+		t.Fatalf("logout: %d", s)
+	}
+	if left := keysUnder(t, rdb, prefix); len(left) != 0 {
+		t.Errorf("keys left after logout: %v", left)
+	}
+	if s := status(c, http.MethodGet, "/api/v1/me"); s != http.StatusUnauthorized {
+		t.Errorf("GET /me after logout: %d, want 401", s)
+	}
+}
+
+// wantTTL checks that key expires within want, less a few seconds for the
+// test's own time.
+func wantTTL(t *testing.T, rdb redis.UniversalClient, key string, want time.Duration) {
+	t.Helper()
+	if ttl := rdb.PTTL(t.Context(), key).Val(); ttl > want || ttl < want-10*time.Second {
+		t.Errorf("PTTL %s = %v, want about %v", key, ttl, want)
+	}
+}
+
+// filter returns the keys that start with prefix.
+func filter(keys []string, prefix string) []string {
+	var out []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
