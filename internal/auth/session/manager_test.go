@@ -212,9 +212,9 @@ func TestBadCookiesCostNoStoreCall(t *testing.T) {
 		{"garbage", "garbage"},
 		{"unsigned id", id},
 		{"forged signature", id + "." + strings.Repeat("A", 43)},
-		{"tampered id", "A" + id[1:] + "." + sig},
+		{"tampered id", flipFirst(id) + "." + sig},
 		{"oversized", valid + strings.Repeat("x", 300)},
-		{"signed with an unknown secret", "x" + valid[1:]},
+		{"signed with an unknown secret", id + "." + hmacB64([]byte("a-secret-this-manager-does-not-have"), id)},
 	}
 	for _, tt := range tests {
 		c := e.client()
@@ -532,4 +532,13 @@ func signedCookie(t *testing.T) string {
 	}
 	id := base64.RawURLEncoding.EncodeToString(b)
 	return id + "." + hmacB64(secrets[0], id)
+}
+
+// flipFirst returns s with its first character changed to another one of
+// the base64url alphabet, so that it surely differs.
+func flipFirst(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
 }
