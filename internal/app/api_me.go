@@ -2,7 +2,6 @@ package app
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -42,8 +41,8 @@ func (a *app) apiPutPreferences(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, err)
 		return
 	}
-	if !slices.Contains(auth.Themes, req.Theme) {
-		a.respondError(w, r, badRequest("theme must be one of: %s", strings.Join(auth.Themes, ", ")))
+	if err := checkTheme(req.Theme); err != nil {
+		a.respondError(w, r, err)
 		return
 	}
 	auth.Current(r.Context()).Data().Theme = req.Theme
@@ -70,4 +69,13 @@ func (a *app) apiIncrementCounter(w http.ResponseWriter, r *http.Request) {
 	d := auth.Current(r.Context()).Data()
 	d.Counter++
 	a.writeJSON(w, r, http.StatusOK, counter{Counter: d.Counter})
+}
+
+// checkTheme answers 400 for a theme that auth.SessionData cannot hold; the
+// API and the account page share it.
+func checkTheme(theme string) error {
+	if !auth.ValidTheme(theme) {
+		return badRequest("theme must be one of %s", strings.Join(auth.Themes, ", "))
+	}
+	return nil
 }

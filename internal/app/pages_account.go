@@ -91,9 +91,9 @@ func (a *app) handleTheme(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	theme := form.Get("theme")
-	if !slices.Contains(auth.Themes, theme) {
+	if err := checkTheme(theme); err != nil {
 		// The form offers nothing else: this request was made by hand.
-		a.respondError(w, r, badRequest("theme must be one of %s", strings.Join(auth.Themes, ", ")))
+		a.respondError(w, r, err)
 		return
 	}
 	auth.Current(r.Context()).Data().Theme = theme

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -61,7 +62,7 @@ func (d *SessionData) validate() error {
 	if !d.IsAuthenticated() && (d.Username != "" || !d.AuthAt.IsZero()) {
 		return errors.New("anonymous session with a username or login time")
 	}
-	if d.Theme != "" && !validTheme(d.Theme) {
+	if d.Theme != "" && !ValidTheme(d.Theme) {
 		return fmt.Errorf("unknown theme %q", d.Theme)
 	}
 	// Only increments change the counter, from 0: a negative value was
@@ -72,11 +73,5 @@ func (d *SessionData) validate() error {
 	return nil
 }
 
-func validTheme(t string) bool {
-	for _, v := range Themes {
-		if t == v {
-			return true
-		}
-	}
-	return false
-}
+// ValidTheme reports whether t is one of Themes.
+func ValidTheme(t string) bool { return slices.Contains(Themes, t) }
