@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -205,20 +206,21 @@ func (s *Session[D]) Revoke(ctx context.Context, handle string) error {
 	if group == "" {
 		return ErrNotInGroup
 	}
-	members, err := s.m.store.ListGroup(ctx, group)
-	if err != nil {
-		return s.m.unavailable("list group", err)
+	// One record tells whether it is in this group: no need to list them all.
+	rec, err := s.m.store.Load(ctx, handle, Touch{})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ErrNotInGroup
+	case err != nil:
+		return s.m.unavailable("load", err)
+	case rec.Group != group:
+		return ErrNotInGroup
 	}
-	for _, mb := range members {
-		if mb.Handle == handle {
-			if err := s.m.store.Delete(ctx, Ref{Handle: handle, Group: group}); err != nil {
-				return s.m.unavailable("revoke", err)
-			}
-			s.m.log.InfoContext(ctx, "session revoked", "session", short(handle), "by", short(current))
-			return nil
-		}
+	if err := s.m.store.Delete(ctx, Ref{Handle: handle, Group: group}); err != nil {
+		return s.m.unavailable("revoke", err)
 	}
-	return ErrNotInGroup
+	s.m.log.InfoContext(ctx, "session revoked", "session", short(handle), "by", short(current))
+	return nil
 }
 
 // DestroyGroup logs out every session of the current session's group
