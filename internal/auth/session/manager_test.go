@@ -414,11 +414,7 @@ func TestUndecodableDataStartsFresh(t *testing.T) {
 	}
 }
 
-var errPoison = jsonError("poisoned session data")
-
-type jsonError string
-
-func (e jsonError) Error() string { return string(e) }
+var errPoison = errors.New("poisoned session data")
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	ok := func() session.Options[*testData] {
