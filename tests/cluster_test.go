@@ -12,10 +12,6 @@ import (
 	"github.com/ory/dockertest/v3"
 	dc "github.com/ory/dockertest/v3/docker"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/hexchi/starter/internal/auth/session"
-	"github.com/hexchi/starter/internal/auth/session/redisstore"
-	"github.com/hexchi/starter/internal/auth/session/sessiontest"
 )
 
 // startCluster runs a three-master Redis Cluster and returns its addresses.
@@ -130,11 +126,5 @@ func TestConformanceRedisCluster(t *testing.T) {
 	if err := client.ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() }); err != nil {
 		t.Fatalf("ping masters: %v", err)
 	}
-	sessiontest.Run(t, sessiontest.Harness{
-		New: func(t *testing.T) session.Store {
-			return redisstore.New(client, redisstore.WithKeyPrefix(keyPrefix()))
-		},
-		Now:     time.Now,
-		Advance: func(t *testing.T, d time.Duration) { time.Sleep(d) },
-	})
+	runConformance(t, client)
 }

@@ -154,7 +154,8 @@ func keyPrefix() string {
 // the one server otherwise. KEYS is fine on a test's own small keyspace.
 func keysUnder(t *testing.T, c redis.UniversalClient, prefix string) []string {
 	t.Helper()
-	ctx := t.Context()
+	// Not cancelled when the test ends: cleanups list keys too.
+	ctx := context.WithoutCancel(t.Context())
 	var (
 		mu  sync.Mutex
 		all []string
@@ -177,4 +178,17 @@ func keysUnder(t *testing.T, c redis.UniversalClient, prefix string) []string {
 	}
 	slices.Sort(all)
 	return all
+}
+
+// deleteKeys deletes keys one DEL each, which works on a Cluster too.
+func deleteKeys(t *testing.T, c redis.UniversalClient, keys []string) {
+	t.Helper()
+	ctx := context.WithoutCancel(t.Context())
+	pipe := c.Pipeline()
+	for _, k := range keys {
+		pipe.Del(ctx, k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Errorf("delete the test's keys: %v", err)
+	}
 }

@@ -16,7 +16,7 @@ func (a *app) apiRoutes(r chi.Router) {
 
 	r.Group(func(r chi.Router) {
 		r.Use(a.sessions.RequireAuth)
-		r.Post("/auth/logout-all", a.apiLogoutAll)
+		r.With(a.sessions.RequireRecentAuth(a.recentAuth)).Post("/auth/logout-all", a.apiLogoutAll)
 		r.Get("/auth/sessions", a.apiListSessions)
 		r.Delete("/auth/sessions/{handle}", a.apiRevokeSession)
 		r.Get("/me", a.apiMe)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/platform/web"
 )
 
@@ -14,6 +13,7 @@ import (
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	Remember *bool  `json:"remember"` // nil: core.auth.session.cookie.persistent
 }
 
 // loginResult is LoginResult in the spec.
@@ -33,8 +33,12 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	sess := auth.Current(ctx)
-	user, err := a.auth.Login(w, r, sess, web.ClientIP(ctx), req.Username, req.Password)
+	sess := a.sessions.From(ctx)
+	remember := a.rememberByDefault
+	if req.Remember != nil {
+		remember = *req.Remember
+	}
+	user, err := a.auth.Login(w, r, sess, web.ClientIP(ctx), req.Username, req.Password, remember)
 	if err != nil {
 		a.respondError(w, r, err)
 		return
@@ -60,7 +64,7 @@ func (a *app) apiLogin(w http.ResponseWriter, r *http.Request) {
 // apiLogout ends the session: POST /auth/logout. Without a session it
 // succeeds all the same, so that a client can always call it.
 func (a *app) apiLogout(w http.ResponseWriter, r *http.Request) {
-	if err := auth.Current(r.Context()).Destroy(); err != nil {
+	if err := a.session(r).Destroy(); err != nil {
 		a.respondError(w, r, err)
 		return
 	}
@@ -85,7 +89,7 @@ func (a *app) apiLogoutAll(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, err)
 		return
 	}
-	ended, err := auth.Current(r.Context()).DestroyGroup(r.Context(), !req.IncludeCurrent)
+	ended, err := a.session(r).DestroyGroup(r.Context(), !req.IncludeCurrent)
 	if err != nil {
 		a.respondError(w, r, err)
 		return
@@ -106,7 +110,7 @@ type sessionState struct {
 // apiSession describes the current session: GET /auth/session. It reads
 // the session only, so an anonymous client costs no store write.
 func (a *app) apiSession(w http.ResponseWriter, r *http.Request) {
-	sess := auth.Current(r.Context())
+	sess := a.session(r)
 	res := sessionState{Authenticated: sess.IsAuthenticated(), ExpiresAt: sess.Expires().UTC()}
 	if res.Authenticated {
 		d := sess.Data()

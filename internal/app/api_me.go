@@ -20,9 +20,10 @@ type me struct {
 // apiMe describes the logged-in user: GET /me. It reads the session
 // only: one store round trip, no write.
 func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
-	d := auth.Current(r.Context()).Data()
+	sess := a.session(r)
+	d := sess.Data()
 	a.writeJSON(w, r, http.StatusOK, me{
-		ID: d.UserID, Name: d.Username, AuthAt: d.AuthAt.UTC(), Theme: d.Theme, Counter: d.Counter,
+		ID: d.UserID, Name: d.Username, AuthAt: sess.AuthTime().UTC(), Theme: d.Theme, Counter: d.Counter,
 	})
 }
 
@@ -45,7 +46,7 @@ func (a *app) apiPutPreferences(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, err)
 		return
 	}
-	auth.Current(r.Context()).Data().Theme = req.Theme
+	a.session(r).Data().Theme = req.Theme
 	a.writeJSON(w, r, http.StatusOK, req)
 }
 
@@ -66,7 +67,7 @@ type counter struct {
 // in the store would need an operation the generic, per-field patch does
 // not have; the demo shows the patch, and documents the limit.
 func (a *app) apiIncrementCounter(w http.ResponseWriter, r *http.Request) {
-	d := auth.Current(r.Context()).Data()
+	d := a.session(r).Data()
 	d.Counter++
 	a.writeJSON(w, r, http.StatusOK, counter{Counter: d.Counter})
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/hexchi/starter/internal/auth"
+	"github.com/hexchi/starter/internal/auth/session"
 )
 
 // sessionInfo is SessionInfo in the spec.
@@ -27,7 +27,7 @@ type sessionList struct {
 
 // apiListSessions lists the user's sessions: GET /auth/sessions.
 func (a *app) apiListSessions(w http.ResponseWriter, r *http.Request) {
-	infos, err := auth.Current(r.Context()).Sessions(r.Context())
+	infos, err := a.session(r).Sessions(r.Context())
 	if err != nil {
 		a.respondError(w, r, err)
 		return
@@ -56,7 +56,15 @@ func (a *app) apiRevokeSession(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, badRequest("that is not a session handle"))
 		return
 	}
-	if err := auth.Current(r.Context()).Revoke(r.Context(), handle); err != nil {
+	sess := a.session(r)
+	// Ending another session is for a recent login only: a stolen cookie
+	// must not be able to log its owner out everywhere. Ending this one is
+	// a logout, which anybody may do.
+	if handle != sess.Handle() && !sess.RecentAuth(a.recentAuth) {
+		a.respondError(w, r, session.ErrRecentAuthRequired)
+		return
+	}
+	if err := sess.Revoke(r.Context(), handle); err != nil {
 		a.respondError(w, r, err)
 		return
 	}

@@ -21,6 +21,7 @@ const (
 	loginLimited                    // one failed login, under a limit of one per username
 	storeDown                       // logged in, then the session store failed
 	storeDownAnonymous              // a new client, and the session store is down
+	staleLogin                      // logged in, but longer ago than core.auth.recentAuth
 )
 
 // crossSite are the headers of a browser's request from another origin.
@@ -117,8 +118,18 @@ var apiCases = map[string]apiCase{
 	},
 	"login with an unknown field": {
 		req:  "POST /auth/login",
-		body: `{"username":"demo","password":"hexchi-demo","remember":true}`, ct: jsonType,
+		body: `{"username":"demo","password":"hexchi-demo","otp":"123456"}`, ct: jsonType,
 		status: 400, rejected: true,
+	},
+	"login, remember me": {
+		req:  "POST /auth/login",
+		body: `{"username":"demo","password":"hexchi-demo","remember":true}`, ct: jsonType,
+		status: 200,
+	},
+	"login, do not remember me": {
+		req:  "POST /auth/login",
+		body: `{"username":"demo","password":"hexchi-demo","remember":false}`, ct: jsonType,
+		status: 200,
 	},
 	"login with two JSON values": {
 		req:  "POST /auth/login",
@@ -205,6 +216,10 @@ var apiCases = map[string]apiCase{
 		body: `{"includeCurrnet":true}`, ct: jsonType,
 		status: 400, rejected: true,
 	},
+	"logout-all after an old login": {
+		given: staleLogin, req: "POST /auth/logout-all",
+		status: 403,
+	},
 	"logout-all without a session": {
 		req:    "POST /auth/logout-all",
 		status: 401, rejected: true,
@@ -270,6 +285,14 @@ var apiCases = map[string]apiCase{
 	"revoke an unknown handle": {
 		given: loggedIn, req: "DELETE " + "/auth/sessions/" + unknownHandle,
 		status: 404,
+	},
+	"revoke another session after an old login": {
+		given: staleLogin, req: "DELETE " + "/auth/sessions/" + unknownHandle,
+		status: 403,
+	},
+	"revoke the current session after an old login": {
+		given: staleLogin, req: "DELETE /auth/sessions/{current}",
+		status: 204,
 	},
 	"revoke with the store down": {
 		given: storeDown, req: "DELETE " + "/auth/sessions/" + unknownHandle,
@@ -398,10 +421,13 @@ func clientGiven(t *testing.T, spec *apiSpec, g given) *apiClient {
 		t.Setenv("CORE_REDIS_ADDRS", store.Addr())
 	case loginLimited:
 		t.Setenv("CORE_AUTH_LOGIN_PER_USERNAME", "1")
+	case staleLogin:
+		// Every login is older than a nanosecond by its next request.
+		t.Setenv("CORE_AUTH_RECENT_AUTH", "1ns")
 	}
 	c := newAPIClient(t, spec, apptest.Start(t, nil))
 	switch g {
-	case loggedIn, storeDown:
+	case loggedIn, storeDown, staleLogin:
 		c.logIn(t)
 	case loginLimited:
 		if res := c.send(http.MethodPost, "/auth/login", `{"username":"demo","password":"wrong"}`); res.Status != http.StatusUnauthorized {

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/platform/config"
@@ -30,6 +31,12 @@ type app struct {
 	log      *slog.Logger
 	sessions *auth.Sessions
 	auth     *auth.Service
+	// recentAuth is how recent a login must be to end other sessions
+	// (core.auth.recentAuth).
+	recentAuth time.Duration
+	// rememberByDefault is "remember me" for a login that does not say
+	// (core.auth.session.cookie.persistent).
+	rememberByDefault bool
 	// trustedProxies are the peers whose X-Forwarded-For names the client.
 	trustedProxies []netip.Prefix
 	// storeReady checks the session store. It is nil for the memory store,
@@ -87,6 +94,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	switch store := cfg.Core.Auth.Session.Store; store {
 	case "memory":
 	case "redis":
+		redis.RouteLogs(log)
 		rdb, err = redis.New(cfg.Core.Redis)
 		if err != nil {
 			return fmt.Errorf("redis: %w", err)
@@ -163,5 +171,7 @@ func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) error {
 	l := cfg.Auth.Login
 	a.sessions = sessions
 	a.auth = auth.NewService(users, auth.Limits{PerClient: l.PerClient, PerUsername: l.PerUsername, Window: l.Window}, a.log)
+	a.recentAuth = cfg.Auth.RecentAuth
+	a.rememberByDefault = cfg.Auth.Session.Cookie.Persistent
 	return nil
 }

@@ -70,6 +70,9 @@ func (a *app) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, session.ErrUnauthenticated):
 		p.Status = http.StatusUnauthorized
 		p.Detail = "Log in first."
+	case errors.Is(err, session.ErrRecentAuthRequired):
+		p.Status = http.StatusForbidden
+		p.Detail = "Confirm your password first: this needs a login less than " + a.recentAuth.String() + " old."
 	case errors.Is(err, auth.ErrBadCredentials):
 		p.Status = http.StatusUnauthorized
 		p.Detail = "Wrong username or password."
@@ -97,6 +100,12 @@ func (a *app) respondError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", retryAfter)
 		p.Status = http.StatusServiceUnavailable
 		p.Detail = "A service this server depends on is unavailable."
+	case errors.Is(err, context.Canceled):
+		// The client hung up (or the server gave up on the request): no
+		// outage, and nobody reads the answer. 499, as nginx logs it, tells
+		// the access log what happened.
+		a.log.DebugContext(ctx, "request cancelled", slog.Any("err", err))
+		p.Status, p.Title = session.StatusClientClosedRequest, "Client Closed Request"
 	case errors.Is(err, context.DeadlineExceeded):
 		// 503, not 504: to the client this server is the origin, and a
 		// dependency that answers too slowly is an unavailable one.

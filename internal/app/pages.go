@@ -10,7 +10,7 @@ import (
 )
 
 // pageRoutes mounts the HTML pages. It must be mounted inside the session
-// middleware: the handlers take auth.Current for granted.
+// middleware: the handlers take a.session for granted.
 //
 // Every form posts back and is answered with 303 See Other
 // (Post/Redirect/Get), so that reloading the next page never resubmits it;
@@ -25,7 +25,7 @@ func (a *app) pageRoutes(r chi.Router) {
 		r.Post("/logout", a.handleLogout)
 
 		r.Group(func(r chi.Router) {
-			r.Use(requireLogin)
+			r.Use(a.requireLogin)
 			r.Get("/account", a.handleAccount)
 			r.Post("/account/theme", a.handleTheme)
 			r.Post("/account/sessions/{handle}/revoke", a.handleRevoke)

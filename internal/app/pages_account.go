@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -13,15 +14,16 @@ import (
 
 	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/auth/session"
+	"github.com/hexchi/starter/internal/platform/web"
 )
 
 // requireLogin sends a visitor who is not logged in to the login form. It is
 // the pages' counterpart of the session manager's RequireAuth, which answers
 // the API's 401: a browser is better served by a page it can act on.
-func requireLogin(next http.Handler) http.Handler {
+func (a *app) requireLogin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !auth.Current(r.Context()).IsAuthenticated() {
-			seeOther(w, r, "/", flashInfo, "Please log in.")
+		if !a.session(r).IsAuthenticated() {
+			a.seeOther(w, r, "/", flashInfo, "Please log in.")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -34,26 +36,24 @@ type accountPage struct {
 	Expires  time.Time // when this session ends at the latest
 	Themes   []string
 	Sessions []sessionRow
+	// Confirm is set when the login is too old to end other sessions
+	// without the password: the forms that do then ask for it.
+	Confirm    bool
+	RecentAuth time.Duration
 }
 
 // sessionRow is one of the user's sessions.
 type sessionRow struct {
 	session.Info
-	// Prefix is enough of the handle to tell sessions apart; the whole
-	// handle is in the revoke form's URL.
+	// Prefix is enough of the handle to tell sessions apart
+	// (session.ShortHandle); the whole handle is in the revoke form's URL.
 	Prefix string
-}
-
-// handlePrefix is as much of a handle as the pages show: enough to tell a
-// user's sessions apart, and as much as the logs show.
-func handlePrefix(handle string) string {
-	return handle[:min(8, len(handle))]
 }
 
 // handleAccount shows the user, this session and all of the user's sessions.
 func (a *app) handleAccount(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess := auth.Current(ctx)
+	sess := a.sessions.From(ctx)
 	infos, err := sess.Sessions(ctx)
 	if err != nil {
 		a.respondError(w, r, err)
@@ -72,13 +72,15 @@ func (a *app) handleAccount(w http.ResponseWriter, r *http.Request) {
 	})
 	rows := make([]sessionRow, len(infos))
 	for i, info := range infos {
-		rows[i] = sessionRow{Info: info, Prefix: handlePrefix(info.Handle)}
+		rows[i] = sessionRow{Info: info, Prefix: session.ShortHandle(info.Handle)}
 	}
 	a.render(w, r, http.StatusOK, accountTemplate, accountPage{
-		AuthAt:   sess.Data().AuthAt,
-		Expires:  sess.Expires(),
-		Themes:   auth.Themes,
-		Sessions: rows,
+		AuthAt:     sess.AuthTime(),
+		Expires:    sess.Expires(),
+		Themes:     auth.Themes,
+		Sessions:   rows,
+		Confirm:    !sess.RecentAuth(a.recentAuth),
+		RecentAuth: a.recentAuth,
 	})
 }
 
@@ -96,30 +98,38 @@ func (a *app) handleTheme(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, err)
 		return
 	}
-	auth.Current(r.Context()).Data().Theme = theme
-	seeOther(w, r, "/account", flashInfo, "Theme set to "+theme+".")
+	a.session(r).Data().Theme = theme
+	a.seeOther(w, r, "/account", flashInfo, "Theme set to "+theme+".")
 }
 
 // handleRevoke logs out one of the user's sessions, by its handle. Revoking
 // this session is logging out.
 func (a *app) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sess := auth.Current(ctx)
+	sess := a.sessions.From(ctx)
 	handle := chi.URLParam(r, "handle")
 	if handle == sess.Handle() {
-		if err := a.logOut(ctx, sess); err != nil {
+		if err := a.logOut(sess); err != nil {
 			a.respondError(w, r, err)
 			return
 		}
-		seeOther(w, r, "/", flashInfo, "You have been logged out.")
+		a.seeOther(w, r, "/", flashInfo, "You have been logged out.")
+		return
+	}
+	form, err := postForm(w, r)
+	if err != nil {
+		a.respondError(w, r, err)
+		return
+	}
+	if !a.confirmed(w, r, sess, form) {
 		return
 	}
 	switch err := sess.Revoke(ctx, handle); {
 	case err == nil:
-		seeOther(w, r, "/account", flashInfo, "Session "+handlePrefix(handle)+" has been logged out.")
+		a.seeOther(w, r, "/account", flashInfo, "Session "+session.ShortHandle(handle)+" has been logged out.")
 	case errors.Is(err, session.ErrNotInGroup):
 		// Expired, or revoked elsewhere, since the page was shown.
-		seeOther(w, r, "/account", flashError, "That session has already ended.")
+		a.seeOther(w, r, "/account", flashError, "That session has already ended.")
 	default:
 		a.respondError(w, r, err)
 	}
@@ -135,7 +145,10 @@ func (a *app) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	sess := auth.Current(ctx)
+	sess := a.sessions.From(ctx)
+	if !a.confirmed(w, r, sess, form) {
+		return
+	}
 	// The others first; this one, unless kept, through logOut, like the
 	// log out button.
 	n, err := sess.DestroyGroup(ctx, true)
@@ -144,14 +157,43 @@ func (a *app) handleLogoutAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if form.Get("keep") == "on" {
-		seeOther(w, r, "/account", flashInfo, "Ended "+otherSessions(n)+"; you stay logged in here.")
+		a.seeOther(w, r, "/account", flashInfo, "Ended "+otherSessions(n)+"; you stay logged in here.")
 		return
 	}
-	if err := a.logOut(ctx, sess); err != nil {
+	if err := a.logOut(sess); err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	seeOther(w, r, "/", flashInfo, "You have been logged out everywhere: this session and "+otherSessions(n)+" ended.")
+	a.seeOther(w, r, "/", flashInfo, "You have been logged out everywhere: this session and "+otherSessions(n)+" ended.")
+}
+
+// confirmed reports whether the request may end other sessions: the login is
+// recent, or the form carries the user's password, which makes it recent
+// (auth.Service.Confirm). Otherwise it has answered: back to the account
+// page, whose forms then ask for the password, with a message saying why.
+func (a *app) confirmed(w http.ResponseWriter, r *http.Request, sess *auth.Session, form url.Values) bool {
+	if sess.RecentAuth(a.recentAuth) {
+		return true
+	}
+	password := form.Get("password")
+	if password == "" {
+		a.seeOther(w, r, "/account", flashError, "Confirm with your password: you logged in more than "+a.recentAuth.String()+" ago.")
+		return false
+	}
+	err := a.auth.Confirm(w, r, sess, web.ClientIP(r.Context()), password)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, auth.ErrBadCredentials):
+		a.seeOther(w, r, "/account", flashError, "Wrong password: no session was logged out.")
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		a.seeOther(w, r, "/account", flashError, "Cannot confirm: "+detail(err)+".")
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		a.seeOther(w, r, "/account", flashError, "Too many attempts. Try again later.")
+	default:
+		a.respondError(w, r, err)
+	}
+	return false
 }
 
 // otherSessions counts the other sessions for a flash message.

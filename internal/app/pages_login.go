@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,11 +14,13 @@ type homePage struct {
 	// Error is shown above the form when the page answers a failed login
 	// itself instead of redirecting (429).
 	Error string
+	// Remember is whether the form's "remember me" starts ticked.
+	Remember bool
 }
 
 // handleHome shows who is logged in, or the login form.
 func (a *app) handleHome(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, homeTemplate, homePage{})
+	a.render(w, r, http.StatusOK, homeTemplate, homePage{Remember: a.rememberByDefault})
 }
 
 // handleLogin logs in with the form's username and password. Success and
@@ -33,21 +34,22 @@ func (a *app) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	sess := auth.Current(ctx)
-	_, err = a.auth.Login(w, r, sess, web.ClientIP(ctx), form.Get("username"), form.Get("password"))
+	sess := a.sessions.From(ctx)
+	remember := form.Get("remember") == "on" // an unticked checkbox sends nothing
+	_, err = a.auth.Login(w, r, sess, web.ClientIP(ctx), form.Get("username"), form.Get("password"), remember)
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 	case errors.Is(err, auth.ErrBadCredentials):
-		seeOther(w, r, "/", flashError, "Wrong username or password.")
+		a.seeOther(w, r, "/", flashError, "Wrong username or password.")
 	case errors.Is(err, auth.ErrInvalidCredentials):
-		seeOther(w, r, "/", flashError, "Cannot log in: "+detail(err)+".")
+		a.seeOther(w, r, "/", flashError, "Cannot log in: "+detail(err)+".")
 	case errors.Is(err, auth.ErrTooManyAttempts):
 		msg := "Too many login attempts. Try again later."
 		if after := w.Header().Get("Retry-After"); after != "" { // set by Login, in seconds
 			msg = "Too many login attempts. Try again in " + after + " seconds."
 		}
-		a.render(w, r, http.StatusTooManyRequests, homeTemplate, homePage{Error: msg})
+		a.render(w, r, http.StatusTooManyRequests, homeTemplate, homePage{Error: msg, Remember: remember})
 	default:
 		a.respondError(w, r, err)
 	}
@@ -55,24 +57,20 @@ func (a *app) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 // handleLogout logs this session out.
 func (a *app) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if err := a.logOut(r.Context(), auth.Current(r.Context())); err != nil {
+	if err := a.logOut(a.session(r)); err != nil {
 		a.respondError(w, r, err)
 		return
 	}
-	seeOther(w, r, "/", flashInfo, "You have been logged out.")
+	a.seeOther(w, r, "/", flashInfo, "You have been logged out.")
 }
 
 // logOut ends the session, for the handlers that then redirect with a
-// flash.
-func (a *app) logOut(ctx context.Context, sess *auth.Session) error {
-	user := sess.Data().UserID
-	// Destroy deletes the session; the request goes on with a new anonymous
-	// one, which keeps the flash the caller adds next.
+// flash. Destroy deletes the session when the response is committed (and
+// the audit line is written then); the request goes on as an anonymous
+// visitor, whose flash travels in the flash cookie.
+func (a *app) logOut(sess *auth.Session) error {
 	if err := sess.Destroy(); err != nil {
 		return fmt.Errorf("log out: %w", err)
-	}
-	if user != "" {
-		a.log.InfoContext(ctx, "logout", "user", user)
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/auth/session"
 )
 
@@ -69,7 +68,7 @@ type view struct {
 // header goes out, and that saves them as shown; a failed render answers
 // 500, which commits nothing, so they are still there for the next page.
 func (a *app) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, page any) {
-	sess := auth.Current(r.Context())
+	sess := a.session(r)
 	d := sess.Data()
 	v := view{Username: d.Username, Theme: d.Theme, Flashes: sess.PopFlashes(), Page: page}
 	if v.Theme == "" {
@@ -88,8 +87,10 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, t *temp
 
 // seeOther answers a form post with 303 See Other to path, after leaving
 // message in the session for the page there to show (Post/Redirect/Get).
-func seeOther(w http.ResponseWriter, r *http.Request, path, kind, message string) {
-	auth.Current(r.Context()).AddFlash(session.Flash{Kind: kind, Message: message})
+// A visitor without a stored session gets the message in the session
+// module's flash cookie: no store write.
+func (a *app) seeOther(w http.ResponseWriter, r *http.Request, path, kind, message string) {
+	a.session(r).AddFlash(session.Flash{Kind: kind, Message: message})
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 

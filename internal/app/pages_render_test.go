@@ -34,7 +34,7 @@ func TestRenderFailure(t *testing.T) {
 	broken := template.Must(template.New("broken").Parse(`{{define "layout"}}<p>half{{.Page.Missing}}</p>{{end}}`))
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /flash", func(w http.ResponseWriter, r *http.Request) {
-		seeOther(w, r, "/", flashInfo, "still here")
+		a.seeOther(w, r, "/", flashInfo, "still here")
 	})
 	mux.HandleFunc("GET /broken", func(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusOK, broken, struct{}{})

@@ -320,3 +320,63 @@ func TestTheme(t *testing.T) {
 		t.Errorf("unknown theme: %d %+v, want a 400 problem", res.Status, p)
 	}
 }
+
+// TestRememberMeCheckbox: the login form offers "remember me", ticked as
+// core.auth.session.cookie.persistent says, and the cookie follows it.
+func TestRememberMeCheckbox(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	wantPage(t, apptest.NewClient(t, srv.URL).Do(http.MethodGet, "/", nil, ""), http.StatusOK,
+		[]string{`<input name="remember" type="checkbox" value="on" checked>`}, nil)
+	tests := map[string]struct {
+		fields     url.Values
+		persistent bool
+	}{
+		"ticked":   {url.Values{"username": {pagesUser}, "password": {pagesPassword}, "remember": {"on"}}, true},
+		"unticked": {url.Values{"username": {pagesUser}, "password": {pagesPassword}}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			res := submitForm(t, apptest.NewClient(t, srv.URL), "/login", tc.fields)
+			var sid *http.Cookie
+			for _, ck := range (&http.Response{Header: res.Header}).Cookies() {
+				if ck.Name == "SID" {
+					sid = ck
+				}
+			}
+			if sid == nil || (sid.MaxAge > 0) != tc.persistent {
+				t.Errorf("login with remember %s: cookie %v, want persistent %v", name, sid, tc.persistent)
+			}
+		})
+	}
+}
+
+// TestConfirmBeforeEndingOtherSessions: past core.auth.recentAuth, ending
+// another session (revoke, log out everywhere) asks for the password, so a
+// stolen session cannot log its owner out everywhere.
+func TestConfirmBeforeEndingOtherSessions(t *testing.T) {
+	t.Setenv("CORE_AUTH_RECENT_AUTH", "1ns") // every login is old by its next request
+	srv := apptest.Start(t, nil)
+	here, there := logInWithForm(t, srv, ""), logInWithForm(t, srv, "")
+	wantPage(t, here.Do(http.MethodGet, "/account", nil, ""), http.StatusOK,
+		[]string{`<label for="logout-all-password">`, `aria-label="Your password, to log out session`}, nil)
+
+	tries := []struct {
+		fields url.Values
+		flash  string
+	}{
+		{nil, "Confirm with your password"},
+		{url.Values{"password": {"wrong"}}, "Wrong password: no session was logged out."},
+	}
+	for _, try := range tries {
+		wantSeeOther(t, submitForm(t, here, "/logout-all", try.fields), "/account")
+		wantPage(t, here.Do(http.MethodGet, "/account", nil, ""), http.StatusOK, []string{try.flash}, nil)
+		if res := there.Do(http.MethodGet, "/account", nil, ""); res.Status != http.StatusOK {
+			t.Fatalf("log out everywhere without the right password ended the other session: %d", res.Status)
+		}
+	}
+	wantSeeOther(t, submitForm(t, here, "/logout-all", url.Values{"password": {pagesPassword}, "keep": {"on"}}), "/account")
+	wantSeeOther(t, there.Do(http.MethodGet, "/account", nil, ""), "/")
+	if res := here.Do(http.MethodGet, "/account", nil, ""); res.Status != http.StatusOK {
+		t.Errorf("the confirmed session was logged out too: %d", res.Status)
+	}
+}

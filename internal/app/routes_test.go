@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hexchi/starter/internal/auth/session"
 	"github.com/hexchi/starter/internal/platform/web"
 )
 
@@ -126,6 +128,15 @@ func TestRespondError(t *testing.T) {
 			err:        badRequest("field %q is wrong", "theme"),
 			wantStatus: 400, wantDetail: `field "theme" is wrong`,
 		},
+		// A client that hung up is no outage: no 503, no warning.
+		"client gone": {
+			err:        fmt.Errorf("session: load: request ended: %w", context.Canceled),
+			wantStatus: 499, wantLevel: "DEBUG",
+		},
+		"login too old": {
+			err:        session.ErrRecentAuthRequired,
+			wantStatus: 403, wantDetail: "Confirm your password first: this needs a login less than 10m0s old.",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -134,7 +145,7 @@ func TestRespondError(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := &app{log: log}
+			a := &app{log: log, recentAuth: 10 * time.Minute}
 			w := httptest.NewRecorder()
 			a.respondError(w, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/x", nil), tc.err)
 

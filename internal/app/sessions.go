@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/hexchi/starter/internal/auth/session/redisstore"
 	"github.com/hexchi/starter/internal/platform/config"
 	"github.com/hexchi/starter/internal/platform/redis"
+	"github.com/hexchi/starter/internal/platform/web"
 )
 
 // newSessions builds the session manager from core.auth.session, on the
@@ -33,30 +35,54 @@ func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError f
 		secrets[i] = []byte(secret.Reveal())
 	}
 	m, err := session.New(session.Options[*auth.SessionData]{
-		Store:           store,
-		Secrets:         secrets,
-		New:             auth.NewSessionData,
-		Decode:          auth.DecodeSessionData,
-		InitialLifetime: s.InitialLifetime,
-		Lifetime:        s.Lifetime,
-		IdleTimeout:     s.IdleTimeout,
-		StoreTimeout:    storeTimeout,
+		Store:               store,
+		Secrets:             secrets,
+		New:                 auth.NewSessionData,
+		Decode:              auth.DecodeSessionData,
+		InitialLifetime:     s.InitialLifetime,
+		Lifetime:            s.Lifetime,
+		IdleTimeout:         s.IdleTimeout,
+		MaxSessionsPerGroup: s.MaxSessionsPerGroup,
+		ClearSiteData:       s.ClearSiteData,
+		StoreTimeout:        storeTimeout,
 		Cookie: session.Cookie{
-			Name:     s.Cookie.Name,
-			Path:     s.Cookie.Path,
-			Domain:   s.Cookie.Domain,
-			SameSite: sameSite(s.Cookie.SameSite),
-			Insecure: !s.Cookie.Secure,
-			Session:  !s.Cookie.Persistent,
+			Name:           s.Cookie.Name,
+			Path:           s.Cookie.Path,
+			Domain:         s.Cookie.Domain,
+			SameSite:       sameSite(s.Cookie.SameSite),
+			Insecure:       !s.Cookie.Secure,
+			BrowserSession: !s.Cookie.Persistent,
+			Partitioned:    s.Cookie.Partitioned,
 		},
 		ErrorHandler: onError,
 		Logger:       log.With("component", "session"),
+		OnEvent:      audit(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("core.auth.session: %w", err)
 	}
 	return m, nil
 }
+
+// audit writes the audit lines of logins and logouts. They come from the
+// session module's events, which fire once the change is stored: a login
+// that a store failure undid is never logged as a login. The user id is the
+// session's group; the module's own lines carry only a short handle.
+func audit(log *slog.Logger) func(context.Context, session.Event) {
+	return func(ctx context.Context, e session.Event) {
+		switch {
+		case e.Group == "":
+		case e.Kind == session.EventAuthenticated:
+			log.InfoContext(ctx, "login", "user", e.Group, "client", web.ClientIP(ctx), "session", session.ShortHandle(e.Handle))
+		case e.Kind == session.EventDestroyed:
+			log.InfoContext(ctx, "logout", "user", e.Group, "session", session.ShortHandle(e.Handle))
+		}
+	}
+}
+
+// session returns the request's session; the handlers run inside the
+// session middleware, so there always is one.
+func (a *app) session(r *http.Request) *auth.Session { return a.sessions.From(r.Context()) }
 
 // sameSite maps the validated config value to net/http's.
 func sameSite(v string) http.SameSite {

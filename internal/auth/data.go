@@ -9,15 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // SessionData is what the demo app keeps in a session. Each top-level field
 // is stored, and change-tracked, on its own.
+//
+// When the user logged in is not here: the session module keeps it
+// (Session.AuthTime), because it is what RequireRecentAuth checks.
 type SessionData struct {
-	UserID   string    `json:"userId,omitempty"`
-	Username string    `json:"username,omitempty"`
-	AuthAt   time.Time `json:"authAt,omitzero"` // when the user logged in
+	UserID   string `json:"userId,omitempty"`
+	Username string `json:"username,omitempty"`
 	// Theme is a per-session preference, the demo's example of a request
 	// that changes session data.
 	Theme string `json:"theme,omitempty"`
@@ -41,9 +42,10 @@ func (d *SessionData) SessionGroupID() string { return d.UserID }
 func NewSessionData() *SessionData { return &SessionData{} }
 
 // DecodeSessionData turns stored JSON back into SessionData and rejects what
-// this version of the app cannot trust (the seed's c(plain)): the session
-// module then deletes the record and starts a new session, rather than
-// serving a half-valid one.
+// this version of the app cannot trust (@hexancore/auth's c(plain)): the
+// session module then deletes the record and starts a new session, rather
+// than serving a half-valid one. Fields it does not know (the authAt of
+// sessions stored by earlier versions) are ignored.
 func DecodeSessionData(b []byte) (*SessionData, error) {
 	d := &SessionData{}
 	if err := json.Unmarshal(b, d); err != nil {
@@ -56,11 +58,11 @@ func DecodeSessionData(b []byte) (*SessionData, error) {
 }
 
 func (d *SessionData) validate() error {
-	if d.IsAuthenticated() && (d.Username == "" || d.AuthAt.IsZero()) {
-		return errors.New("authenticated session without username or login time")
+	if d.IsAuthenticated() && d.Username == "" {
+		return errors.New("authenticated session without a username")
 	}
-	if !d.IsAuthenticated() && (d.Username != "" || !d.AuthAt.IsZero()) {
-		return errors.New("anonymous session with a username or login time")
+	if !d.IsAuthenticated() && d.Username != "" {
+		return errors.New("anonymous session with a username")
 	}
 	if d.Theme != "" && !ValidTheme(d.Theme) {
 		return fmt.Errorf("unknown theme %q", d.Theme)

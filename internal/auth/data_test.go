@@ -3,13 +3,11 @@ package auth
 import (
 	"encoding/json"
 	"testing"
-	"time"
 )
 
-// loginTime is a login time as SessionData stores it: UTC, whole seconds.
-var loginTime = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
-
 func TestDecodeSessionData(t *testing.T) {
+	// Sessions stored before the session module kept the login time have
+	// it in their data; it is ignored.
 	const authAt = `"authAt":"2026-03-14T15:09:26Z"`
 	tests := map[string]struct {
 		stored  string
@@ -19,35 +17,36 @@ func TestDecodeSessionData(t *testing.T) {
 		"anonymous":              {stored: `{}`, want: SessionData{}},
 		"anonymous with a theme": {stored: `{"theme":"dark"}`, want: SessionData{Theme: "dark"}},
 		"logged in": {
+			stored: `{"userId":"u1","username":"ann"}`,
+			want:   SessionData{UserID: "u1", Username: "ann"},
+		},
+		"logged in, stored with a login time": {
 			stored: `{"userId":"u1","username":"ann",` + authAt + `}`,
-			want:   SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime},
+			want:   SessionData{UserID: "u1", Username: "ann"},
 		},
 		"logged in with a theme": {
 			stored: `{"userId":"u1","username":"ann",` + authAt + `,"theme":"light"}`,
-			want:   SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime, Theme: "light"},
+			want:   SessionData{UserID: "u1", Username: "ann", Theme: "light"},
 		},
 		"logged in with a counter": {
 			stored: `{"userId":"u1","username":"ann",` + authAt + `,"counter":3}`,
-			want:   SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime, Counter: 3},
+			want:   SessionData{UserID: "u1", Username: "ann", Counter: 3},
 		},
 		"a zero counter": {stored: `{"counter":0}`, want: SessionData{}},
 		// A rolling deploy runs old and new versions side by side: a field
 		// only the newer one knows must not log its users out.
 		"a field of a newer version": {stored: `{"theme":"dark","avatar":"a.png"}`, want: SessionData{Theme: "dark"}},
 
-		"not JSON":                       {stored: `{"userId":`, wantErr: true},
-		"not an object":                  {stored: `["u1"]`, wantErr: true},
-		"a field of the wrong type":      {stored: `{"userId":7}`, wantErr: true},
-		"a login time that is no time":   {stored: `{"userId":"u1","username":"ann","authAt":"yesterday"}`, wantErr: true},
-		"a user id without a username":   {stored: `{"userId":"u1",` + authAt + `}`, wantErr: true},
-		"a user id without a login time": {stored: `{"userId":"u1","username":"ann"}`, wantErr: true},
-		"a username without a user id":   {stored: `{"username":"ann"}`, wantErr: true},
-		"a login time without a user id": {stored: `{` + authAt + `}`, wantErr: true},
-		"an unknown theme":               {stored: `{"theme":"neon"}`, wantErr: true},
-		"a theme of the wrong case":      {stored: `{"theme":"Dark"}`, wantErr: true},
-		"a negative counter":             {stored: `{"counter":-1}`, wantErr: true},
-		"a counter that is no integer":   {stored: `{"counter":1.5}`, wantErr: true},
-		"a counter that is a string":     {stored: `{"counter":"3"}`, wantErr: true},
+		"not JSON":                     {stored: `{"userId":`, wantErr: true},
+		"not an object":                {stored: `["u1"]`, wantErr: true},
+		"a field of the wrong type":    {stored: `{"userId":7}`, wantErr: true},
+		"a user id without a username": {stored: `{"userId":"u1"}`, wantErr: true},
+		"a username without a user id": {stored: `{"username":"ann"}`, wantErr: true},
+		"an unknown theme":             {stored: `{"theme":"neon"}`, wantErr: true},
+		"a theme of the wrong case":    {stored: `{"theme":"Dark"}`, wantErr: true},
+		"a negative counter":           {stored: `{"counter":-1}`, wantErr: true},
+		"a counter that is no integer": {stored: `{"counter":1.5}`, wantErr: true},
+		"a counter that is a string":   {stored: `{"counter":"3"}`, wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -80,13 +79,13 @@ func TestSessionDataRoundTrip(t *testing.T) {
 		"new":       {data: *NewSessionData(), wantJSON: `{}`},
 		"anonymous": {data: SessionData{Theme: "dark"}, wantJSON: `{"theme":"dark"}`},
 		"logged in": {
-			data:     SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime},
-			wantJSON: `{"userId":"u1","username":"ann","authAt":"2026-03-14T15:09:26Z"}`,
+			data:     SessionData{UserID: "u1", Username: "ann"},
+			wantJSON: `{"userId":"u1","username":"ann"}`,
 			authed:   true, group: "u1",
 		},
 		"with a counter": {
-			data:     SessionData{UserID: "u1", Username: "ann", AuthAt: loginTime, Theme: "dark", Counter: 7},
-			wantJSON: `{"userId":"u1","username":"ann","authAt":"2026-03-14T15:09:26Z","theme":"dark","counter":7}`,
+			data:     SessionData{UserID: "u1", Username: "ann", Theme: "dark", Counter: 7},
+			wantJSON: `{"userId":"u1","username":"ann","theme":"dark","counter":7}`,
 			authed:   true, group: "u1",
 		},
 	}
@@ -114,9 +113,5 @@ func TestSessionDataRoundTrip(t *testing.T) {
 	}
 }
 
-// sameData compares session data; times by Equal, as == would compare
-// their locations too.
-func sameData(a, b SessionData) bool {
-	return a.UserID == b.UserID && a.Username == b.Username && a.AuthAt.Equal(b.AuthAt) &&
-		a.Theme == b.Theme && a.Counter == b.Counter
-}
+// sameData compares session data.
+func sameData(a, b SessionData) bool { return a == b }

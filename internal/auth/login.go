@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,9 +19,6 @@ type Sessions = session.Manager[*SessionData]
 
 // Session is one request's session.
 type Session = session.Session[*SessionData]
-
-// Current returns the request's session (nil outside the session middleware).
-func Current(ctx context.Context) *Session { return session.From[*SessionData](ctx) }
 
 // ErrTooManyAttempts means that the login rate limit for this client or
 // username is spent; the response carries Retry-After.
@@ -47,7 +43,6 @@ type Service struct {
 	perClient *httprate.RateLimiter
 	perUser   *httprate.RateLimiter
 	log       *slog.Logger
-	now       func() time.Time
 }
 
 // Limits configures the login rate limits.
@@ -67,15 +62,19 @@ func NewService(users Directory, limits Limits, log *slog.Logger) *Service {
 		perClient: httprate.NewRateLimiter(limits.PerClient, limits.Window),
 		perUser:   httprate.NewRateLimiter(limits.PerUsername, limits.Window),
 		log:       log,
-		now:       time.Now,
 	}
 }
 
-// Login checks the credentials and, when they are right, authenticates the
-// session: the session module then moves it to a new id (the fixation
-// defence) and gives it the authenticated lifetime. clientIP keys the
-// per-client limit. On a limit, the Retry-After header is already set on w.
-func (s *Service) Login(w http.ResponseWriter, r *http.Request, sess *Session, clientIP, username, password string) (User, error) {
+// Login checks the credentials and, when they are right, logs the session
+// in (session.Session.Login): when the response is committed it moves to a
+// new id (the fixation defence), gets the authenticated lifetime and a new
+// login time, and starts from new data if it was another user's. remember
+// asks for a cookie that outlives the browser. clientIP keys the per-client
+// limit. On a limit, the Retry-After header is already set on w.
+//
+// Login writes no audit line itself: the login has not happened until the
+// session is stored, and the app logs it then (session.Options.OnEvent).
+func (s *Service) Login(w http.ResponseWriter, r *http.Request, sess *Session, clientIP, username, password string, remember bool) (User, error) {
 	ctx := r.Context()
 	if err := checkCredentials(username, password); err != nil {
 		return User{}, err
@@ -93,13 +92,23 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, sess *Session, c
 		}
 		return User{}, err
 	}
-	d := sess.Data()
-	d.UserID, d.Username, d.AuthAt = user.ID, user.Name, s.now().UTC().Truncate(time.Second)
-	if err := sess.Renew(); err != nil {
-		return User{}, err
+	err = sess.Login(remember, func(d *SessionData) { d.UserID, d.Username = user.ID, user.Name })
+	if err != nil {
+		return User{}, fmt.Errorf("log in: %w", err)
 	}
-	s.log.InfoContext(ctx, "login", "user", user.ID, "client", clientIP)
 	return user, nil
+}
+
+// Confirm asks a logged-in user for their password again before an action
+// that needs a recent login (session.Manager.RequireRecentAuth): a right
+// password is a new login of the same user, with its limits, which makes
+// the session's login time recent and keeps the cookie the user chose.
+func (s *Service) Confirm(w http.ResponseWriter, r *http.Request, sess *Session, clientIP, password string) error {
+	if !sess.IsAuthenticated() {
+		return session.ErrUnauthenticated
+	}
+	_, err := s.Login(w, r, sess, clientIP, sess.Data().Username, password, sess.Remembered())
+	return err
 }
 
 // checkCredentials rejects a login request that cannot be right, before any

@@ -50,13 +50,14 @@ func newLoginEnv(t *testing.T, limits Limits) *loginEnv {
 	}
 	log := slog.New(slog.DiscardHandler)
 	e.svc = NewService(e.users, limits, log)
-	e.svc.now = func() time.Time { return e.now }
+	now := func() time.Time { return e.now }
 	sessions, err := session.New(session.Options[*SessionData]{
-		Store:   memstore.New(),
+		Store:   memstore.New(memstore.WithClock(now)),
 		Secrets: [][]byte{[]byte(strings.Repeat("k", 32))},
 		New:     NewSessionData,
 		Decode:  DecodeSessionData,
 		Logger:  log,
+		Now:     now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -67,10 +68,11 @@ func newLoginEnv(t *testing.T, limits Limits) *loginEnv {
 
 // attempt is the outcome of one login.
 type attempt struct {
-	user User
-	err  error
-	data SessionData // the session data when Login returned
-	res  *http.Response
+	user     User
+	err      error
+	data     SessionData // the session data when Login returned
+	authTime time.Time   // the session's login time once committed
+	res      *http.Response
 }
 
 // serve runs handle inside the session middleware, as the app's handlers
@@ -78,7 +80,7 @@ type attempt struct {
 func (e *loginEnv) serve(t *testing.T, cookie *http.Cookie, handle func(http.ResponseWriter, *http.Request, *Session)) *http.Response {
 	t.Helper()
 	h := e.sessions.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		handle(w, r, Current(r.Context()))
+		handle(w, r, e.sessions.From(r.Context()))
 	}))
 	r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/login", nil)
 	if cookie != nil {
@@ -96,8 +98,10 @@ func (e *loginEnv) login(t *testing.T, clientIP, username, password string, cook
 	t.Helper()
 	var a attempt
 	a.res = e.serve(t, cookie, func(w http.ResponseWriter, r *http.Request, sess *Session) {
-		a.user, a.err = e.svc.Login(w, r, sess, clientIP, username, password)
+		a.user, a.err = e.svc.Login(w, r, sess, clientIP, username, password, true)
 		a.data = *sess.Data()
+		w.WriteHeader(http.StatusOK) // commits the session
+		a.authTime = sess.AuthTime()
 	})
 	return a
 }
@@ -153,9 +157,9 @@ func TestLogin(t *testing.T) {
 				}
 				return
 			}
-			want := SessionData{UserID: tc.want.ID, Username: tc.want.Name, AuthAt: e.now.Truncate(time.Second)}
-			if !sameData(a.data, want) {
-				t.Errorf("session data = %+v, want %+v", a.data, want)
+			want := SessionData{UserID: tc.want.ID, Username: tc.want.Name}
+			if !sameData(a.data, want) || !a.authTime.Equal(e.now) {
+				t.Errorf("session data = %+v, login time %v; want %+v, %v", a.data, a.authTime, want, e.now)
 			}
 			if sessionCookie(a.res) == nil {
 				t.Error("a login set no cookie")
@@ -165,26 +169,29 @@ func TestLogin(t *testing.T) {
 }
 
 // TestLoginRenews: a login moves the session it finds to a new id, the
-// fixation defence: an anonymous one that holds data (here a flash), and
-// one that is logged in already as the same user (whose privilege and group
-// do not change, so that only Login's Renew moves it). The old id stops
+// fixation defence: an anonymous one that holds data (which the login
+// keeps, as a shop keeps the cart), and one that is logged in already as
+// the same user (whose privilege and group do not change). The old id stops
 // working.
 func TestLoginRenews(t *testing.T) {
 	const ip = "192.0.2.1"
-	tests := map[string]func(*testing.T, *loginEnv) *http.Cookie{
-		"an anonymous session": func(t *testing.T, e *loginEnv) *http.Cookie {
+	tests := map[string]struct {
+		start func(*testing.T, *loginEnv) *http.Cookie
+		theme string // kept from before the login
+	}{
+		"an anonymous session": {func(t *testing.T, e *loginEnv) *http.Cookie {
 			return sessionCookie(e.serve(t, nil, func(_ http.ResponseWriter, _ *http.Request, sess *Session) {
-				sess.AddFlash(session.Flash{Kind: "info", Message: "Welcome."})
+				sess.Data().Theme = "dark"
 			}))
-		},
-		"a logged-in session": func(t *testing.T, e *loginEnv) *http.Cookie {
+		}, "dark"},
+		"a logged-in session": {func(t *testing.T, e *loginEnv) *http.Cookie {
 			return sessionCookie(e.login(t, ip, "ann", "pw-ann", nil).res)
-		},
+		}, ""},
 	}
-	for name, start := range tests {
+	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			e := newLoginEnv(t, Limits{PerClient: 10, PerUsername: 10, Window: time.Minute})
-			first := start(t, e)
+			first := tc.start(t, e)
 			if first == nil {
 				t.Fatal("no session to begin with")
 			}
@@ -195,9 +202,9 @@ func TestLoginRenews(t *testing.T) {
 			if a.err != nil || second == nil || second.Value == first.Value {
 				t.Fatalf("login = %v with cookie %v, want a new cookie", a.err, second)
 			}
-			want := SessionData{UserID: "id-ann", Username: "ann", AuthAt: e.now.Truncate(time.Second)}
-			if !sameData(a.data, want) {
-				t.Errorf("session data = %+v, want %+v", a.data, want)
+			want := SessionData{UserID: "id-ann", Username: "ann", Theme: tc.theme}
+			if !sameData(a.data, want) || !a.authTime.Equal(e.now) {
+				t.Errorf("session data = %+v, login time %v; want %+v and the new login's time %v", a.data, a.authTime, want, e.now)
 			}
 
 			// The old cookie names no session any more: a request with it
@@ -280,4 +287,66 @@ func TestLoginLimitsSpareInvalidRequests(t *testing.T) {
 	if a := e.login(t, "192.0.2.1", "ann", "pw-ann", nil); a.err != nil {
 		t.Errorf("the first real attempt = %v, want a login", a.err)
 	}
+}
+
+// TestLoginAsAnotherUser: logging in as bob on ann's cookie leaves nothing
+// of ann's session to bob.
+func TestLoginAsAnotherUser(t *testing.T) {
+	e := newLoginEnv(t, Limits{PerClient: 10, PerUsername: 10, Window: time.Minute})
+	ann := sessionCookie(e.login(t, "192.0.2.1", "ann", "pw-ann", nil).res)
+	res := e.serve(t, ann, func(_ http.ResponseWriter, _ *http.Request, sess *Session) {
+		sess.Data().Theme, sess.Data().Counter = "dark", 9
+	})
+	if c := sessionCookie(res); c != nil {
+		ann = c
+	}
+	a := e.login(t, "192.0.2.1", "bob", "pw-bob", ann)
+	if want := (SessionData{UserID: "id-bob", Username: "bob"}); a.err != nil || !sameData(a.data, want) {
+		t.Errorf("bob's login on ann's cookie: %v, data %+v; want %+v", a.err, a.data, want)
+	}
+}
+
+// TestConfirm: the password asked again before a sensitive action makes
+// the login recent, for the same user, with the same cookie kind.
+func TestConfirm(t *testing.T) {
+	e := newLoginEnv(t, Limits{PerClient: 10, PerUsername: 10, Window: time.Minute})
+	cookie := sessionCookie(e.login(t, "192.0.2.1", "ann", "pw-ann", nil).res)
+	e.now = e.now.Add(time.Hour)
+	confirm := func(password string) (bool, *http.Response, error) {
+		var (
+			err    error
+			recent bool
+		)
+		res := e.serve(t, cookie, func(w http.ResponseWriter, r *http.Request, sess *Session) {
+			sess.Data().Theme = "dark"
+			err = e.svc.Confirm(w, r, sess, "192.0.2.1", password)
+			w.WriteHeader(http.StatusOK)
+			recent = sess.RecentAuth(time.Minute)
+		})
+		if c := sessionCookie(res); c != nil {
+			cookie = c
+		}
+		return recent, res, err
+	}
+	if recent, _, err := confirm("wrong"); !errors.Is(err, ErrBadCredentials) || recent {
+		t.Errorf("Confirm with a wrong password = %v, recent %v; want ErrBadCredentials and not recent", err, recent)
+	}
+	recent, res, err := confirm("pw-ann")
+	if err != nil || !recent {
+		t.Fatalf("Confirm with the password = %v, recent %v; want a recent login", err, recent)
+	}
+	if c := sessionCookie(res); c == nil || c.MaxAge <= 0 {
+		t.Errorf("Confirm set cookie %v, want the remembered kind the login chose", c)
+	}
+	var data SessionData
+	e.serve(t, cookie, func(_ http.ResponseWriter, _ *http.Request, sess *Session) { data = *sess.Data() })
+	if data.Theme != "dark" || data.UserID != "id-ann" {
+		t.Errorf("data after Confirm %+v, want ann's, kept", data)
+	}
+
+	e.serve(t, nil, func(w http.ResponseWriter, r *http.Request, sess *Session) {
+		if err := e.svc.Confirm(w, r, sess, "192.0.2.1", "pw-ann"); !errors.Is(err, session.ErrUnauthenticated) {
+			t.Errorf("Confirm without a login = %v, want ErrUnauthenticated", err)
+		}
+	})
 }

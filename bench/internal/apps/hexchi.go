@@ -51,7 +51,7 @@ func newHexchi(cfg Config) (*App, error) {
 	r := chi.NewRouter()
 	r.Use(m.Middleware)
 	routes(r, cfg, func(_ http.ResponseWriter, r *http.Request) (sessionAPI, error) {
-		return hexchiSession{session.From[*hexchiData](r.Context())}, nil
+		return hexchiSession{m.From(r.Context())}, nil
 	})
 	const cookieName = "SID" // the module's default
 	return &App{
@@ -91,11 +91,10 @@ func forgedHexchi() string {
 
 type hexchiSession struct{ s *session.Session[*hexchiData] }
 
-// login sets the user: the session turns authenticated, which makes the
-// module move it to a new id when it is committed.
+// login logs the session in: the module moves it to a new id, with the
+// authenticated lifetime, when it is committed.
 func (h hexchiSession) login(user string) error {
-	h.s.Data().User = user
-	return nil
+	return h.s.Login(true, func(d *hexchiData) { d.User = user })
 }
 
 func (h hexchiSession) user() string { return h.s.Data().User }

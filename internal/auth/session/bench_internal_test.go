@@ -53,3 +53,25 @@ func BenchmarkDiffUnchanged(b *testing.B) {
 		}
 	}
 }
+
+// TestTouchInterval: the touch interval is always shorter than the idle
+// timeout, so a user active at least every idle/2 is touched in time.
+func TestTouchInterval(t *testing.T) {
+	tests := []struct{ idle, want time.Duration }{
+		{0, 0},
+		{10 * time.Second, 5 * time.Second},
+		{time.Minute, 30 * time.Second},
+		{2 * time.Minute, time.Minute},
+		{5 * time.Minute, time.Minute},
+		{30 * time.Minute, 3 * time.Minute},
+		{24 * time.Hour, 144 * time.Minute},
+	}
+	for _, tc := range tests {
+		if got := touchInterval(tc.idle); got != tc.want {
+			t.Errorf("touchInterval(%s) = %s, want %s", tc.idle, got, tc.want)
+		}
+		if tc.idle > 0 && touchInterval(tc.idle) >= tc.idle {
+			t.Errorf("touchInterval(%s) is not shorter than the idle timeout", tc.idle)
+		}
+	}
+}

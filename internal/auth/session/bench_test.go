@@ -22,7 +22,7 @@ func BenchmarkMiddlewareReadOnly(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.From[*testData](r.Context())
+		s := m.From(r.Context())
 		if r.Method == http.MethodPost {
 			s.Data().User = "ann"
 			return

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,7 +16,7 @@ import (
 const maxUserAgent = 256
 
 // commit writes the session's changes to the store and sets or clears the
-// cookie in h. It runs once, just before the response header is written.
+// cookies in h. It runs once, just before the response header is written.
 // A 5xx response commits nothing: a failed request must not half-save.
 func (s *Session[D]) commit(r *http.Request, h http.Header, status int) error {
 	s.mu.Lock()
@@ -33,10 +34,13 @@ func (s *Session[D]) commit(r *http.Request, h http.Header, status int) error {
 
 	if s.ended != nil {
 		if err := m.store.Delete(ctx, *s.ended); err != nil {
-			return m.unavailable("destroy", err)
+			return m.storeError(ctx, "destroy", err)
 		}
-		m.log.InfoContext(ctx, "session destroyed", "session", short(s.ended.Handle))
+		m.event(ctx, Event{Kind: EventDestroyed, Handle: s.ended.Handle, Group: s.ended.Group})
 		s.ended = nil
+		if m.clearSiteData {
+			h.Set("Clear-Site-Data", `"cookies"`)
+		}
 	}
 
 	set, del, snapshot, err := s.diff()
@@ -45,20 +49,22 @@ func (s *Session[D]) commit(r *http.Request, h http.Header, status int) error {
 	}
 	auth, group := s.data.IsAuthenticated(), s.data.SessionGroupID()
 	privilege := auth != s.authAtLoad || group != s.groupAtLoad
-	changed := len(set) > 0 || len(del) > 0
+	// Flashes alone never store a session: those of a visitor without one
+	// go in the flash cookie.
+	dataChanged := changesData(set, del)
 
 	newCookie := false
 	switch {
-	case !s.stored && (changed || s.renew || privilege):
+	case !s.stored && (dataChanged || s.renew || privilege):
 		err, newCookie = s.create(ctx, r, now, auth, group, Ref{}), true
 	case s.stored && (s.renew || privilege):
 		err, newCookie = s.create(ctx, r, now, auth, group, Ref{Handle: s.handle, Group: s.groupAtLoad}), true
-	case s.stored && changed:
+	case s.stored && (len(set) > 0 || len(del) > 0):
 		err = s.patch(ctx, now, set, del, snapshot)
 		if errors.Is(err, ErrNotFound) {
 			// Destroyed or renewed by a concurrent request: that one wins,
 			// and these changes must not bring the old session back.
-			m.log.InfoContext(ctx, "session ended concurrently, changes dropped", "session", short(s.handle))
+			m.log.InfoContext(ctx, "session ended concurrently, changes dropped", "session", ShortHandle(s.handle))
 			s.stored, s.clear, err = false, true, nil
 		}
 	}
@@ -67,16 +73,36 @@ func (s *Session[D]) commit(r *http.Request, h http.Header, status int) error {
 	}
 	switch {
 	case newCookie || s.stored && s.reissue:
-		m.setCookie(h, s.id, s.rec.Expires, now)
+		m.setCookie(h, s.id, s.rec, now)
 		s.reissue = false
 	case s.clear && len(r.CookiesNamed(m.cookie.Name)) > 0:
-		m.clearCookie(h)
+		m.clearCookie(h, m.cookie.Name)
 	}
+	s.commitFlashCookie(r, h, now)
 	return nil
 }
 
+// changesData reports whether a change sets or removes a field of the app's
+// data, not only the flashes.
+func changesData(set map[string][]byte, del []string) bool {
+	for name := range set {
+		if isDataField(name) {
+			return true
+		}
+	}
+	return slices.ContainsFunc(del, isDataField)
+}
+
+// isDataField reports whether a store field holds app data (not flashes).
+func isDataField(name string) bool { return strings.HasPrefix(name, dataPrefix) }
+
 // create stores the whole session under a new id, replacing old when it is
 // set (login and renew: the fixation defence), and updates the group index.
+//
+// A login (Login, or data that turns authenticated or changes group) gets
+// a fresh Lifetime and AuthTime from now, whatever the session had before;
+// any other renew keeps the deadline and the AuthTime, and a session that
+// stops being authenticated is cut down to InitialLifetime.
 func (s *Session[D]) create(ctx context.Context, r *http.Request, now time.Time, auth bool, group string, old Ref) error {
 	m := s.m
 	snapshot, err := json.Marshal(s.data)
@@ -92,38 +118,57 @@ func (s *Session[D]) create(ctx context.Context, r *http.Request, now time.Time,
 			return err
 		}
 	}
-	expires := now.Add(m.initial)
+	login := auth && (s.login || !s.authAtLoad || group != s.groupAtLoad)
+	rec := Record{Created: now, Group: group, UserAgent: userAgent(r), Values: values}
 	switch {
-	case auth && (!s.authAtLoad || !s.stored):
-		expires = now.Add(m.lifetime) // login: the authenticated lifetime starts now
-	case s.stored:
-		expires = s.rec.Expires // renew keeps the deadline
+	case login:
+		rec.Expires, rec.AuthTime = now.Add(m.lifetime), now
+		rec.Persistence = s.persistence
+	case !s.stored:
+		rec.Expires = now.Add(m.initial)
+	case auth: // a privilege change within a login
+		rec.Expires, rec.AuthTime, rec.Persistence = s.rec.Expires, s.rec.AuthTime, s.rec.Persistence
+	default: // no longer authenticated
+		rec.Expires = earlier(s.rec.Expires, now.Add(m.initial))
 	}
+	rec.LastSeen, rec.ExpireAt = now, m.storeExpiry(rec.Expires, now)
+	id := newID()
+	handle := handleOf(id)
+	evicted, err := m.store.Create(ctx, handle, &rec, CreateOptions{Replaces: old, GroupLimit: m.maxPerGroup})
+	if err != nil {
+		return m.storeError(ctx, "create", err)
+	}
+	kind := EventCreated
+	switch {
+	case login:
+		kind = EventAuthenticated
+	case old.Handle != "":
+		kind = EventRenewed
+	}
+	m.event(ctx, Event{Kind: kind, Handle: handle, Group: group}, "replaces", ShortHandle(old.Handle))
+	for _, h := range evicted {
+		m.event(ctx, Event{Kind: EventEvicted, Handle: h, Group: group}, "by", ShortHandle(handle), "limit", m.maxPerGroup)
+	}
+	s.id, s.handle, s.stored, s.rec, s.snapshot = id, handle, true, rec, snapshot
+	s.authAtLoad, s.groupAtLoad = auth, group
+	s.renew, s.login, s.reissue, s.flashesChanged = false, false, false, false
+	return nil
+}
+
+// userAgent is the request's User-Agent as a session keeps it for listings.
+func userAgent(r *http.Request) string {
 	ua := r.UserAgent()
 	if len(ua) > maxUserAgent {
 		ua = ua[:maxUserAgent]
 	}
-	rec := Record{
-		Created: now, Expires: expires, LastSeen: now, ExpireAt: m.storeExpiry(expires, now),
-		Group: group, UserAgent: ua, Values: values,
+	return ua
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
 	}
-	id := newID()
-	handle := handleOf(id)
-	if err := m.store.Create(ctx, handle, &rec, old); err != nil {
-		return m.unavailable("create", err)
-	}
-	event := "session created"
-	switch {
-	case auth && !s.authAtLoad:
-		event = "session authenticated"
-	case old.Handle != "":
-		event = "session renewed"
-	}
-	m.log.InfoContext(ctx, event, "session", short(handle), "replaces", short(old.Handle))
-	s.id, s.handle, s.stored, s.rec, s.snapshot = id, handle, true, rec, snapshot
-	s.authAtLoad, s.groupAtLoad = auth, group
-	s.renew, s.reissue, s.flashesChanged = false, false, false
-	return nil
+	return b
 }
 
 // patch writes the changed fields of a stored session.
@@ -134,7 +179,7 @@ func (s *Session[D]) patch(ctx context.Context, now time.Time, set map[string][]
 		if errors.Is(err, ErrNotFound) {
 			return err
 		}
-		return m.unavailable("patch", err)
+		return m.storeError(ctx, "patch", err)
 	}
 	for k, v := range set {
 		s.rec.Values[k] = v
@@ -150,23 +195,34 @@ func (s *Session[D]) patch(ctx context.Context, now time.Time, set map[string][]
 	return nil
 }
 
-// latePatch saves data changed after the header was written. Only a patch
-// is possible then: a change that needs a cookie is logged as lost.
+// latePatch saves data changed after the header was written (or the
+// connection hijacked). Only a patch is possible then: a change that needs a
+// cookie is logged as lost, and so is a change that cannot be encoded.
 func (s *Session[D]) latePatch(r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	set, del, snapshot, err := s.diff()
-	if err != nil || len(set) == 0 && len(del) == 0 {
-		return
-	}
 	ctx := context.WithoutCancel(r.Context())
-	if !s.stored || s.data.IsAuthenticated() != s.authAtLoad || s.data.SessionGroupID() != s.groupAtLoad {
-		_ = s.late("late change needing a new cookie") // late logs it; nobody is left to return it to
+	set, del, snapshot, err := s.diff()
+	switch {
+	case err != nil:
+		s.m.log.ErrorContext(ctx, "late session change lost", "session", ShortHandle(s.handle), "err", err)
+		return
+	case !s.stored && s.flashesChanged:
+		_ = s.late("late change of the flash cookie") // late logs it; nobody is left to return it to
+		return
+	case len(set) == 0 && len(del) == 0:
+		return
+	case !s.stored || s.data.IsAuthenticated() != s.authAtLoad || s.data.SessionGroupID() != s.groupAtLoad:
+		_ = s.late("late change needing a new cookie")
 		return
 	}
 	err = s.patch(ctx, s.m.now(), set, del, snapshot)
-	if err != nil {
-		s.m.log.ErrorContext(ctx, "late session patch failed", "session", short(s.handle), "err", err)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// As before the header: a concurrent logout or login won.
+		s.m.log.InfoContext(ctx, "session ended concurrently, changes dropped", "session", ShortHandle(s.handle))
+	case err != nil:
+		s.m.log.ErrorContext(ctx, "late session patch failed", "session", ShortHandle(s.handle), "err", err)
 	}
 }
 
@@ -175,7 +231,7 @@ func (s *Session[D]) latePatch(r *http.Request) {
 // nil when it did not.
 func (s *Session[D]) diff() (set map[string][]byte, del []string, snapshot []byte, err error) {
 	set = map[string][]byte{}
-	if s.touched {
+	if s.accessed {
 		b, err := json.Marshal(s.data)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encode session data: %w", err)
@@ -233,27 +289,33 @@ func (m *Manager[D]) storeExpiry(expires, now time.Time) time.Time {
 	return expires
 }
 
-func (m *Manager[D]) setCookie(h http.Header, id string, expires, now time.Time) {
+// setCookie sets the session cookie for id, with rec's deadline unless the
+// session's cookie is a browser-session one.
+func (m *Manager[D]) setCookie(h http.Header, id string, rec Record, now time.Time) {
 	value := encodeCookieValue(sign(id, m.secrets[0]))
-	if m.cookie.Session {
-		addCookie(h, m.newCookie(value, time.Time{}, 0))
+	browserSession := rec.Persistence == PersistBrowserSession ||
+		rec.Persistence == PersistDefault && m.cookie.BrowserSession
+	if browserSession {
+		addCookie(h, m.newCookie(m.cookie.Name, value, time.Time{}, 0))
 		return
 	}
-	addCookie(h, m.newCookie(value, expires.UTC(), max(1, int(expires.Sub(now)/time.Second))))
+	addCookie(h, m.newCookie(m.cookie.Name, value, rec.Expires.UTC(), max(1, int(rec.Expires.Sub(now)/time.Second))))
 }
 
-func (m *Manager[D]) clearCookie(h http.Header) {
-	addCookie(h, m.newCookie("", time.Unix(0, 0).UTC(), -1))
+// clearCookie sends an expired cookie named name.
+func (m *Manager[D]) clearCookie(h http.Header, name string) {
+	addCookie(h, m.newCookie(name, "", time.Unix(0, 0).UTC(), -1))
 }
 
-// newCookie returns the session cookie with the configured attributes.
-// maxAge follows http.Cookie: 0 leaves it out, negative deletes.
-func (m *Manager[D]) newCookie(value string, expires time.Time, maxAge int) *http.Cookie {
-	//nolint:gosec // G124: HttpOnly always; Secure unless Cookie.Insecure, which New allows only without the __Host-/__Secure- prefixes and SameSite=None (for http://localhost).
+// newCookie returns a cookie with the configured attributes. maxAge follows
+// http.Cookie: 0 leaves it out, negative deletes.
+func (m *Manager[D]) newCookie(name, value string, expires time.Time, maxAge int) *http.Cookie {
+	//nolint:gosec // G124: HttpOnly always; Secure unless Cookie.Insecure, which New allows only without the __Host-/__Secure- prefixes, SameSite=None and Partitioned (for http://localhost).
 	return &http.Cookie{
-		Name: m.cookie.Name, Value: value, Path: m.cookie.Path, Domain: m.cookie.Domain,
+		Name: name, Value: value, Path: m.cookie.Path, Domain: m.cookie.Domain,
 		Expires: expires, MaxAge: maxAge,
 		Secure: !m.cookie.Insecure, HttpOnly: true, SameSite: m.cookie.SameSite,
+		Partitioned: m.cookie.Partitioned,
 	}
 }
 

@@ -43,10 +43,13 @@ func handleOf(id string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// short returns the prefix of a handle that log records carry.
-func short(handle string) string {
-	if len(handle) > 8 {
-		return handle[:8]
+// ShortHandle returns the prefix of a handle that log records, error
+// messages and pages carry: enough to tell a user's sessions apart and to
+// find one in the logs, far too little to look it up in the store.
+func ShortHandle(handle string) string {
+	const n = 8
+	if len(handle) > n {
+		return handle[:n]
 	}
 	return handle
 }
@@ -66,9 +69,9 @@ func mac(value string, secret []byte) []byte {
 }
 
 // unsign verifies a value made by sign against each secret in turn, in
-// constant time. renew reports that a secret other than the first one
+// constant time. reissue reports that a secret other than the first one
 // verified, so the caller should re-issue the cookie with the current secret.
-func unsign(signed string, secrets [][]byte) (value string, renew bool, err error) {
+func unsign(signed string, secrets [][]byte) (value string, reissue bool, err error) {
 	i := strings.LastIndexByte(signed, '.')
 	if i < 0 {
 		return "", false, errCookieSignature
@@ -105,23 +108,34 @@ func encodeCookieValue(v string) string {
 // parseCookie checks a session cookie value without any I/O: its length,
 // its encoding, its signature and the shape of the id. It returns the id and
 // whether the cookie must be re-issued with the current secret.
-func parseCookie(raw string, secrets [][]byte) (id string, renew bool, err error) {
+func parseCookie(raw string, secrets [][]byte) (id string, reissue bool, err error) {
 	if raw == "" || len(raw) > maxCookieLen {
 		return "", false, errCookieMalformed
 	}
-	if strings.IndexByte(raw, '%') >= 0 {
-		if raw, err = url.PathUnescape(raw); err != nil {
-			return "", false, errCookieMalformed
-		}
+	if raw, err = unescapeCookieValue(raw); err != nil {
+		return "", false, err
 	}
-	id, renew, err = unsign(raw, secrets)
+	id, reissue, err = unsign(raw, secrets)
 	if err != nil {
 		return "", false, err
 	}
 	if !validID(id) {
 		return "", false, errCookieMalformed
 	}
-	return id, renew, nil
+	return id, reissue, nil
+}
+
+// unescapeCookieValue undoes encodeCookieValue (and any other percent
+// encoding a client applied).
+func unescapeCookieValue(raw string) (string, error) {
+	if strings.IndexByte(raw, '%') < 0 {
+		return raw, nil
+	}
+	v, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", errCookieMalformed
+	}
+	return v, nil
 }
 
 // validID reports whether id is 32 bytes in canonical unpadded base64url.

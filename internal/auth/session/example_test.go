@@ -39,15 +39,21 @@ func Example() {
 		panic(err)
 	}
 	current := func(r *http.Request) *session.Session[*UserSession] {
-		return session.From[*UserSession](r.Context())
+		return sessions.From(r.Context())
 	}
 
 	r := chi.NewRouter()
 	r.Use(sessions.Middleware)
 	r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
-		// Check the password here. Setting the user authenticates the
-		// session, which moves it to a new id (fixation defence).
-		current(r).Data().UserID = r.FormValue("user")
+		// Check the password here, then log in: the session moves to a
+		// new id (the fixation defence) and gets the authenticated lifetime.
+		err := current(r).Login(r.FormValue("remember") == "on", func(d *UserSession) {
+			d.UserID = r.FormValue("user")
+		})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		io.WriteString(w, "logged in")
 	})
 	r.Group(func(r chi.Router) {

@@ -29,10 +29,23 @@ type testData struct {
 	B     string         `json:"b,omitempty"`
 	Count int            `json:"count,omitempty"`
 	Prefs map[string]int `json:"prefs,omitempty"`
+	// Unencodable makes the data fail to encode, as a type with a
+	// channel or a broken MarshalJSON would.
+	Unencodable bool `json:"-"`
 }
 
 func (d *testData) IsAuthenticated() bool  { return d.User != "" }
 func (d *testData) SessionGroupID() string { return d.User }
+
+var errUnencodable = errors.New("this data cannot be encoded")
+
+func (d *testData) MarshalJSON() ([]byte, error) {
+	if d.Unencodable {
+		return nil, errUnencodable
+	}
+	type plain testData // without this method
+	return json.Marshal((*plain)(d))
+}
 
 // secrets[0] signs; secrets[1] is the previous secret, still accepted.
 var secrets = [][]byte{[]byte("current-secret-0123456789abcdefghij"), []byte("previous-secret-0123456789abcdefghi")}
@@ -83,11 +96,11 @@ func (s *countingStore) Load(ctx context.Context, h string, t session.Touch) (*s
 	return s.Store.Load(ctx, h, t)
 }
 
-func (s *countingStore) Create(ctx context.Context, h string, r *session.Record, old session.Ref) error {
+func (s *countingStore) Create(ctx context.Context, h string, r *session.Record, opts session.CreateOptions) ([]string, error) {
 	if err := s.count("Create"); err != nil {
-		return err
+		return nil, err
 	}
-	return s.Store.Create(ctx, h, r, old)
+	return s.Store.Create(ctx, h, r, opts)
 }
 
 func (s *countingStore) Patch(ctx context.Context, h string, p *session.Patch) error {
@@ -196,7 +209,7 @@ func newEnv(t *testing.T, store session.Store, clk *clock, opts ...envOption) *e
 // testRoutes are the handlers the tests drive.
 func testRoutes(m *session.Manager[*testData], e *env) http.Handler {
 	mux := http.NewServeMux()
-	sess := func(r *http.Request) *session.Session[*testData] { return session.From[*testData](r.Context()) }
+	sess := func(r *http.Request) *session.Session[*testData] { return m.From(r.Context()) }
 	q := func(r *http.Request, k string) string { return r.URL.Query().Get(k) }
 	mux.HandleFunc("GET /anon", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +218,29 @@ func testRoutes(m *session.Manager[*testData], e *env) http.Handler {
 	mux.HandleFunc("POST /set", func(w http.ResponseWriter, r *http.Request) {
 		setField(sess(r).Data(), q(r, "k"), q(r, "v"))
 	})
+	// login logs in through Session.Login, as an app should; remember=0
+	// asks for a browser-session cookie.
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		err := sess(r).Login(q(r, "remember") != "0", func(d *testData) { d.User = q(r, "user") })
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	// set-user authenticates by writing the data alone, without Login.
+	mux.HandleFunc("POST /set-user", func(w http.ResponseWriter, r *http.Request) {
+		sess(r).Data().User = q(r, "user")
+	})
+	// late-login logs in after the body has started, as a streaming
+	// handler might: it cannot take effect.
+	mux.HandleFunc("POST /late-login", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "body first\n")
+		if err := sess(r).Login(true, func(d *testData) { d.User = q(r, "user") }); err != nil {
+			io.WriteString(w, err.Error())
+		}
+	})
+	// late-set-user authenticates through the data after the body started.
+	mux.HandleFunc("POST /late-set-user", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "body first\n")
 		sess(r).Data().User = q(r, "user")
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
@@ -220,10 +255,13 @@ func testRoutes(m *session.Manager[*testData], e *env) http.Handler {
 			return
 		}
 		s.AddFlash(session.Flash{Kind: "info", Message: "logged out"})
+		http.Redirect(w, r, "/pop", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /renew", func(w http.ResponseWriter, r *http.Request) { sess(r).Renew() })
+	// flash leaves a message and redirects, as a form handler does.
 	mux.HandleFunc("POST /flash", func(w http.ResponseWriter, r *http.Request) {
 		sess(r).AddFlash(session.Flash{Kind: "info", Message: q(r, "msg")})
+		http.Redirect(w, r, "/pop", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /pop", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(sess(r).PopFlashes())
@@ -258,6 +296,21 @@ func testRoutes(m *session.Manager[*testData], e *env) http.Handler {
 		}
 		io.WriteString(w, "after flush")
 	})
+	// late-unencodable breaks the data after the body started.
+	mux.HandleFunc("POST /late-unencodable", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "body first\n")
+		sess(r).Data().Unencodable = true
+	})
+	// late-slow is slow after the body started: it signals, waits for the
+	// gate, then sets a field, which only a late patch can save.
+	mux.HandleFunc("POST /late-slow", func(w http.ResponseWriter, r *http.Request) {
+		d := sess(r).Data()
+		io.WriteString(w, "body first\n")
+		http.NewResponseController(w).Flush()
+		e.slow <- struct{}{}
+		<-e.gate
+		setField(d, q(r, "k"), q(r, "v"))
+	})
 	// slow loads its session, signals, waits for the gate, then maybe sets a field.
 	mux.HandleFunc("POST /slow", func(w http.ResponseWriter, r *http.Request) {
 		d := sess(r).Data()
@@ -269,6 +322,9 @@ func testRoutes(m *session.Manager[*testData], e *env) http.Handler {
 	})
 	mux.Handle("GET /me", m.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, sess(r).Data().User)
+	})))
+	mux.Handle("POST /sensitive", m.RequireRecentAuth(10*time.Minute)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "done")
 	})))
 	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, r *http.Request) {
 		list, err := sess(r).Sessions(r.Context())
@@ -349,20 +405,26 @@ func (c *client) do(method, path string) response {
 }
 
 // cookie returns the session cookie value in the jar, "" if none.
-func (c *client) cookie() string {
+func (c *client) cookie() string { return c.cookieValue("SID") }
+
+// setCookie puts a raw session cookie value in the jar.
+func (c *client) setCookie(v string) { c.setCookieNamed("SID", v) }
+
+// setCookieNamed puts a raw cookie value in the jar.
+func (c *client) setCookieNamed(name, v string) {
+	u, _ := url.Parse(c.e.srv.URL)
+	c.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: v, Path: "/"}})
+}
+
+// cookieValue returns the value of the jar's cookie name, "" if none.
+func (c *client) cookieValue(name string) string {
 	u, _ := url.Parse(c.e.srv.URL)
 	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == "SID" {
+		if ck.Name == name {
 			return ck.Value
 		}
 	}
 	return ""
-}
-
-// setCookie puts a raw session cookie value in the jar.
-func (c *client) setCookie(v string) {
-	u, _ := url.Parse(c.e.srv.URL)
-	c.jar.SetCookies(u, []*http.Cookie{{Name: "SID", Value: v, Path: "/"}})
 }
 
 // data fetches the session data as the server sees it.
@@ -376,11 +438,14 @@ func (c *client) data() testData {
 	return d
 }
 
-// setCookieHeader returns the response's session Set-Cookie, parsed.
-func (r response) sessionCookie() *http.Cookie {
+// sessionCookie returns the response's session Set-Cookie, parsed.
+func (r response) sessionCookie() *http.Cookie { return r.cookieNamed("SID") }
+
+// cookieNamed returns the response's Set-Cookie of name, parsed.
+func (r response) cookieNamed(name string) *http.Cookie {
 	for _, line := range r.header.Values("Set-Cookie") {
 		c, err := http.ParseSetCookie(line)
-		if err == nil && c.Name == "SID" {
+		if err == nil && c.Name == name {
 			return c
 		}
 	}

@@ -135,7 +135,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	}{
 		{"defaults", session.Cookie{}, []string{"SID=", "Path=/", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age=300", "Expires="}, []string{"Domain"}},
 		{"__Host- strict", session.Cookie{Name: "__Host-SID", SameSite: http.SameSiteStrictMode}, []string{"__Host-SID=", "Secure", "SameSite=Strict", "Path=/"}, []string{"Domain"}},
-		{"browser session", session.Cookie{Session: true, Domain: "example.com"}, []string{"Domain=example.com", "HttpOnly"}, []string{"Expires", "Max-Age"}},
+		{"browser session", session.Cookie{BrowserSession: true, Domain: "example.com"}, []string{"Domain=example.com", "HttpOnly"}, []string{"Expires", "Max-Age"}},
 		{"dev", session.Cookie{Insecure: true}, []string{"HttpOnly", "SameSite=Lax"}, []string{"Secure"}},
 	}
 	for _, tt := range tests {
@@ -150,7 +150,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				session.From[*testData](r.Context()).Data().A = "x"
+				m.From(r.Context()).Data().A = "x"
 			}))
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
@@ -180,7 +180,7 @@ func TestPanicCommitsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		session.From[*testData](r.Context()).Data().A = "x"
+		m.From(r.Context()).Data().A = "x"
 		panic("handler bug")
 	}))
 	rec := httptest.NewRecorder()

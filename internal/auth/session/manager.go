@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +42,11 @@ var (
 	// ErrNotInGroup: Revoke named a session outside the current session's
 	// group (404: it is not yours, or it does not exist).
 	ErrNotInGroup = errors.New("session: no such session in this group")
+	// ErrRecentAuthRequired: RequireRecentAuth met a session whose login is
+	// older than the action allows. The user must log in again (type the
+	// password) before it can be done; the app maps it to its own answer,
+	// such as a password prompt or a 403 problem.
+	ErrRecentAuthRequired = errors.New("session: a more recent login is required")
 )
 
 // Options configures a Manager. Zero fields take the documented defaults.
@@ -54,8 +60,8 @@ type Options[D Data] struct {
 	// New returns the data of a new session. Required.
 	New func() D
 	// Decode turns stored JSON into D and rejects what it cannot accept
-	// (the seed's c(plain)). A rejected record is deleted and the request
-	// goes on with a new session. Default: json.Unmarshal into New().
+	// (@hexancore/auth's c(plain)). A rejected record is deleted and the
+	// request goes on with a new session. Default: json.Unmarshal into New().
 	Decode func(data []byte) (D, error)
 
 	// InitialLifetime is the absolute lifetime of a new session that is not
@@ -67,8 +73,25 @@ type Options[D Data] struct {
 	// IdleTimeout, if not zero, ends a session that has not been used for
 	// that long. The idle deadline is refreshed by a metadata-only touch in
 	// the same round trip as the load, at most once per
-	// max(1 minute, IdleTimeout/10). Default 0 (off).
+	// min(max(1 minute, IdleTimeout/10), IdleTimeout/2): rarely enough that
+	// an active session is not rewritten on every request, often enough
+	// that a user active at least every IdleTimeout/2 is never logged out.
+	// Default 0 (off).
 	IdleTimeout time.Duration
+
+	// MaxSessionsPerGroup, if above 0, caps the sessions of one group (one
+	// user, in the demo): a login that would exceed it ends the group's
+	// sessions with the earliest deadlines, which are the oldest logins,
+	// and logs each with EventEvicted. It bounds what one user can make the
+	// store hold and what "my sessions" lists. Default 0 (no cap).
+	MaxSessionsPerGroup int
+
+	// ClearSiteData makes the response to a logout (Destroy of a stored
+	// session) carry Clear-Site-Data: "cookies", so that the browser also
+	// drops the site's other cookies. It clears every cookie of the site's
+	// registrable domain, other apps' included, and on some browsers the
+	// flash cookie of the same response. Default off.
+	ClearSiteData bool
 
 	// StoreTimeout bounds every store call. A store that has not answered
 	// by then counts as unavailable, and the request is answered 503 (the
@@ -85,9 +108,16 @@ type Options[D Data] struct {
 	// a minimal application/problem+json response.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives session events (created, authenticated, renewed,
-	// destroyed, invalid cookie, decode error), with a short handle prefix,
-	// never the id. Default slog.Default().
+	// destroyed, invalid cookie, decode error, ...), with a short handle
+	// prefix (ShortHandle), never the id. Default slog.Default().
 	Logger *slog.Logger
+	// OnEvent, if set, is called with every Event once it has happened: a
+	// login only once the new session is stored, so an audit line written
+	// here never records a login that a store failure undid. It runs on
+	// the request's goroutine, with the request's context (which carries
+	// what the app's middleware put there, such as the client address), so
+	// it must be quick. Default none.
+	OnEvent func(ctx context.Context, e Event)
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -101,26 +131,43 @@ type Cookie struct {
 	// Insecure turns the Secure attribute off, for http://localhost only.
 	// The zero value is secure.
 	Insecure bool
-	// Session makes the cookie a browser-session cookie (no Expires).
-	// The zero value sets Expires and Max-Age to the absolute deadline.
-	Session bool
+	// BrowserSession makes the cookie of a session whose login did not
+	// choose (see Session.Login) a browser-session cookie (no Expires). The
+	// zero value sets Expires and Max-Age to the absolute deadline.
+	BrowserSession bool
+	// Partitioned sets the Partitioned attribute (CHIPS): a browser keeps a
+	// separate cookie for each top-level site that embeds this one in a
+	// frame. Only for apps served inside other sites' frames; it needs
+	// Secure.
+	Partitioned bool
 }
 
 // Manager loads, tracks and commits sessions of data type D.
 type Manager[D Data] struct {
-	store        Store
-	secrets      [][]byte
-	newData      func() D
-	decode       func([]byte) (D, error)
-	initial      time.Duration
-	lifetime     time.Duration
-	idle         time.Duration
-	touchEvery   time.Duration
-	cookie       Cookie
-	errorHandler func(http.ResponseWriter, *http.Request, error)
-	log          *slog.Logger
-	now          func() time.Time
+	// key is the context key of this Manager's sessions: one per Manager,
+	// so that two Managers in one chain never hide each other's session.
+	key           *contextKey
+	store         Store
+	secrets       [][]byte
+	flashKeys     [][]byte // derived from secrets; see flashKey
+	newData       func() D
+	decode        func([]byte) (D, error)
+	initial       time.Duration
+	lifetime      time.Duration
+	idle          time.Duration
+	touchEvery    time.Duration
+	maxPerGroup   int
+	clearSiteData bool
+	cookie        Cookie
+	errorHandler  func(http.ResponseWriter, *http.Request, error)
+	log           *slog.Logger
+	onEvent       func(context.Context, Event)
+	now           func() time.Time
 }
+
+// contextKey is the type of a Manager's context key: a pointer to it is
+// unique, and no other package can make one.
+type contextKey struct{ name string }
 
 // minSecretLen is the shortest signing secret accepted: 256 bits.
 const minSecretLen = 32
@@ -128,17 +175,21 @@ const minSecretLen = 32
 // New checks opts and returns a Manager.
 func New[D Data](opts Options[D]) (*Manager[D], error) {
 	m := &Manager[D]{
-		store:        opts.Store,
-		secrets:      opts.Secrets,
-		newData:      opts.New,
-		decode:       opts.Decode,
-		initial:      orDefault(opts.InitialLifetime, 5*time.Minute),
-		lifetime:     orDefault(opts.Lifetime, 6*time.Hour),
-		idle:         opts.IdleTimeout,
-		cookie:       opts.Cookie,
-		errorHandler: opts.ErrorHandler,
-		log:          opts.Logger,
-		now:          opts.Now,
+		key:           &contextKey{"session"},
+		store:         opts.Store,
+		secrets:       opts.Secrets,
+		newData:       opts.New,
+		decode:        opts.Decode,
+		initial:       orDefault(opts.InitialLifetime, 5*time.Minute),
+		lifetime:      orDefault(opts.Lifetime, 6*time.Hour),
+		idle:          opts.IdleTimeout,
+		maxPerGroup:   opts.MaxSessionsPerGroup,
+		clearSiteData: opts.ClearSiteData,
+		cookie:        opts.Cookie,
+		errorHandler:  opts.ErrorHandler,
+		log:           opts.Logger,
+		onEvent:       opts.OnEvent,
+		now:           opts.Now,
 	}
 	if m.store == nil {
 		return nil, errors.New("session: Options.Store is required")
@@ -157,6 +208,12 @@ func New[D Data](opts Options[D]) (*Manager[D], error) {
 	if m.initial < 0 || m.lifetime < 0 || m.idle < 0 || opts.StoreTimeout < 0 {
 		return nil, errors.New("session: lifetimes and timeouts must not be negative")
 	}
+	if m.maxPerGroup < 0 {
+		return nil, fmt.Errorf("session: MaxSessionsPerGroup is %d, want 0 (no cap) or more", m.maxPerGroup)
+	}
+	for _, secret := range m.secrets {
+		m.flashKeys = append(m.flashKeys, flashKey(secret))
+	}
 	if opts.StoreTimeout > 0 {
 		m.store = timeoutStore{Store: m.store, d: opts.StoreTimeout}
 	}
@@ -173,9 +230,7 @@ func New[D Data](opts Options[D]) (*Manager[D], error) {
 	if err := m.cookie.check(); err != nil {
 		return nil, err
 	}
-	if m.idle > 0 {
-		m.touchEvery = max(time.Minute, m.idle/10)
-	}
+	m.touchEvery = touchInterval(m.idle)
 	if m.errorHandler == nil {
 		m.errorHandler = defaultErrorHandler
 	}
@@ -186,6 +241,16 @@ func New[D Data](opts Options[D]) (*Manager[D], error) {
 		m.now = time.Now
 	}
 	return m, nil
+}
+
+// touchInterval is how old LastSeen must be before a load touches it, for
+// an idle timeout of idle: a tenth of it, at least a minute so that a busy
+// session is not rewritten every few seconds, and at most half of it, so
+// that a user who is active at least every idle/2 always gets a touch
+// before the idle deadline (with a minute's floor alone, an idle timeout of
+// a minute or less would never be touched at all).
+func touchInterval(idle time.Duration) time.Duration {
+	return min(max(time.Minute, idle/10), idle/2)
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -219,6 +284,9 @@ func (c *Cookie) check() error {
 	if c.SameSite == http.SameSiteNoneMode && c.Insecure {
 		return errors.New("session: SameSite=None needs Secure")
 	}
+	if c.Partitioned && c.Insecure {
+		return errors.New("session: a Partitioned cookie needs Secure")
+	}
 	return nil
 }
 
@@ -228,12 +296,28 @@ func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	switch {
 	case errors.Is(err, ErrUnauthenticated):
 		status = http.StatusUnauthorized
+	case errors.Is(err, ErrRecentAuthRequired):
+		status = http.StatusForbidden
 	case errors.Is(err, ErrStoreUnavailable):
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, context.Canceled):
+		// The client hung up: nobody reads this, but the access log shows
+		// what happened (499, as nginx logs it), not a server error.
+		status = StatusClientClosedRequest
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status})
+	title := http.StatusText(status)
+	if title == "" {
+		title = "Client Closed Request"
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": status})
 }
+
+// StatusClientClosedRequest is the status that the default error handler,
+// and the demo app's error mapping, give a request whose client hung up
+// before the session was loaded: nginx's 499, for access logs. No client
+// ever receives it.
+const StatusClientClosedRequest = 499

@@ -2,8 +2,6 @@ package session_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -175,29 +173,43 @@ func TestLogout(t *testing.T) {
 	}
 }
 
-func TestLogoutWithFlashStartsAnAnonymousSession(t *testing.T) {
-	e := newEnv(t, nil, nil)
-	c := e.client()
-	c.do("POST", "/login?user=dan")
-	stolen := c.cookie()
-	r := c.do("POST", "/logout-flash")
-	ck := r.sessionCookie()
-	if ck == nil || ck.Value == "" || ck.Value == stolen {
-		t.Fatalf("logout with a flash: cookie %v, want a new session's cookie", ck)
-	}
-	if want := e.clock.Now().Add(5 * time.Minute); !ck.Expires.Equal(want) {
-		t.Errorf("the flash's session expires %v, want the initial lifetime (%v)", ck.Expires, want)
-	}
-	if r := c.do("GET", "/pop"); !strings.Contains(r.body, "logged out") {
-		t.Errorf("flash after logout = %q", r.body)
-	}
-	if r := c.do("GET", "/me"); r.status != http.StatusUnauthorized {
-		t.Errorf("still logged in after logout: %d", r.status)
-	}
-	replay := e.client()
-	replay.setCookie(stolen)
-	if r := replay.do("GET", "/me"); r.status != http.StatusUnauthorized {
-		t.Errorf("the logged-out cookie still works: %d", r.status)
+func TestLogoutWithFlashStoresNothing(t *testing.T) {
+	for _, sc := range stores {
+		t.Run(sc.name, func(t *testing.T) {
+			clk := newClock()
+			e := newEnv(t, sc.new(t, clk), clk)
+			c := e.client()
+			c.do("POST", "/login?user=dan")
+			stolen := c.cookie()
+			e.store.total()
+			r := c.do("POST", "/logout-flash")
+			if ck := r.sessionCookie(); ck == nil || ck.MaxAge >= 0 {
+				t.Errorf("logout with a flash: session cookie %v, want it cleared", ck)
+			}
+			if calls := e.store.total(); calls["Create"] != 0 || calls["Patch"] != 0 {
+				t.Errorf("logout with a flash made the store write %v; the flash belongs in the flash cookie", calls)
+			}
+			if logs := e.logs.String(); strings.Contains(logs, "level=ERROR") {
+				t.Errorf("logout with a flash logged errors:\n%s", logs)
+			}
+			if ck := r.cookieNamed("SID_flash"); ck == nil || ck.MaxAge != 60 || !ck.HttpOnly {
+				t.Errorf("flash cookie %v, want one that lives a minute, HttpOnly", ck)
+			}
+			if r := c.do("GET", "/pop"); !strings.Contains(r.body, "logged out") {
+				t.Errorf("flash after logout = %q", r.body)
+			}
+			if r := c.do("GET", "/pop"); r.body != "null" {
+				t.Errorf("flash shown twice: %q", r.body)
+			}
+			if r := c.do("GET", "/me"); r.status != http.StatusUnauthorized {
+				t.Errorf("still logged in after logout: %d", r.status)
+			}
+			replay := e.client()
+			replay.setCookie(stolen)
+			if r := replay.do("GET", "/me"); r.status != http.StatusUnauthorized {
+				t.Errorf("the logged-out cookie still works: %d", r.status)
+			}
+		})
 	}
 }
 
@@ -308,6 +320,7 @@ func TestCommitBeforeRedirectAndFlush(t *testing.T) {
 func TestLatePatchSavesDataChangedAfterHeaders(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	c := e.client()
+	c.do("POST", "/set?k=a&v=stored") // a stored session: its flashes live in the store
 	c.do("POST", "/flash?msg=saved")
 	if r := c.do("GET", "/late-pop"); !strings.Contains(r.body, "saved") {
 		t.Fatalf("late-pop body %q", r.body)
@@ -374,8 +387,8 @@ func TestStoreUnavailable(t *testing.T) {
 // load and the commit.
 type failingWrites struct{ session.Store }
 
-func (failingWrites) Create(context.Context, string, *session.Record, session.Ref) error {
-	return errDown
+func (failingWrites) Create(context.Context, string, *session.Record, session.CreateOptions) ([]string, error) {
+	return nil, errDown
 }
 
 func (failingWrites) unwrap(s session.Store) session.Store {
@@ -409,8 +422,8 @@ func TestUndecodableDataStartsFresh(t *testing.T) {
 	if calls := e.store.total(); calls["Delete"] != 1 {
 		t.Errorf("store calls %v, want the bad record deleted", calls)
 	}
-	if !strings.Contains(e.logs.String(), "session data rejected") {
-		t.Error("decode error not logged")
+	if logs := e.logs.String(); !strings.Contains(logs, "session record rejected") || !strings.Contains(logs, "poison") {
+		t.Errorf("decode error not logged with its cause:\n%s", logs)
 	}
 }
 
@@ -484,8 +497,8 @@ func TestCorruptRecordStartsFresh(t *testing.T) {
 	if mr.Exists(sessionKey) {
 		t.Error("the corrupt record was not deleted")
 	}
-	if !strings.Contains(e.logs.String(), "session record corrupt") {
-		t.Error("the corrupt record was not logged")
+	if logs := e.logs.String(); !strings.Contains(logs, "session record rejected") || !strings.Contains(logs, "corrupt") {
+		t.Errorf("the corrupt record was not logged as such:\n%s", logs)
 	}
 }
 
@@ -522,12 +535,7 @@ func TestStoreTimeoutBoundsEveryCall(t *testing.T) {
 // signedCookie returns a well-formed cookie for an id no store knows.
 func signedCookie(t *testing.T) string {
 	t.Helper()
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	id := base64.RawURLEncoding.EncodeToString(b)
-	return id + "." + hmacB64(secrets[0], id)
+	return signedWith(secrets[0])
 }
 
 // flipFirst returns s with its first character changed to another one of

@@ -18,21 +18,22 @@ const (
 	flashField = "flash"
 )
 
-// A Session is the session of one request. Get it with From; it is created
-// by Manager.Middleware and committed by it before the response's first byte.
+// A Session is the session of one request. Get it with Manager.From; it is
+// created by Manager.Middleware and committed by it before the response's
+// first byte.
 //
 // A Session belongs to its request: use it from the handler's goroutine (or
 // synchronise yourself) like the request itself.
 type Session[D Data] struct {
 	m *Manager[D]
 
-	mu      sync.Mutex
-	id      string // the cookie id; "" until a new session needs one
-	handle  string // the store key of id
-	stored  bool   // a record exists under handle (as far as this request knows)
-	rec     Record // meta of the stored record; Values holds the committed fields
-	data    D
-	touched bool // Data was called, so the data may have changed
+	mu       sync.Mutex
+	id       string // the cookie id; "" until a new session needs one
+	handle   string // the store key of id
+	stored   bool   // a record exists under handle (as far as this request knows)
+	rec      Record // meta of the stored record; Values holds the committed fields
+	data     D
+	accessed bool // Data was called, so the data may have changed
 	// snapshot is the data as JSON when it was last known to match the
 	// store (first Data call, or last commit): an unchanged session costs
 	// one Marshal and a byte comparison, not a field-by-field diff.
@@ -43,12 +44,15 @@ type Session[D Data] struct {
 
 	flashes        []Flash
 	flashesChanged bool
+	flashIn        bool // the request carried a flash cookie, to be cleared or replaced
 
-	renew     bool // move to a new id at commit
-	ended     *Ref // a stored session Destroy ended: deleted at commit
-	reissue   bool // re-send the cookie (it was signed with an old secret)
-	clear     bool // send an expired cookie (invalid, stale or destroyed)
-	committed bool // the response headers went out
+	renew       bool        // move to a new id at commit
+	login       bool        // Login was called: a fresh lifetime and AuthTime at commit
+	persistence Persistence // what Login chose
+	ended       *Ref        // a stored session Destroy ended: deleted at commit
+	reissue     bool        // re-send the cookie (it was signed with an old secret)
+	clear       bool        // send an expired cookie (invalid, stale or destroyed)
+	committed   bool        // the response headers went out
 }
 
 // Flash is a one-time message shown on the next page, such as "logged out".
@@ -64,12 +68,17 @@ type Flash struct {
 func (s *Session[D]) Data() D {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.touched {
-		s.touched = true
+	s.access()
+	return s.data
+}
+
+// access notes that the data may change from now on, keeping what it was.
+func (s *Session[D]) access() {
+	if !s.accessed {
+		s.accessed = true
 		// An error here shows again, and is reported, at commit.
 		s.snapshot, _ = json.Marshal(s.data)
 	}
-	return s.data
 }
 
 // IsAuthenticated reports whether the session's data is authenticated.
@@ -98,9 +107,89 @@ func (s *Session[D]) Expires() time.Time {
 	return s.rec.Expires
 }
 
+// AuthTime returns when the user last logged in with this session: the
+// commit of Login, not the last request. It is zero for a session that is
+// not authenticated.
+func (s *Session[D]) AuthTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rec.AuthTime
+}
+
+// Remembered reports whether the session's cookie outlives the browser
+// ("remember me"), as its login chose or, without a choice, as
+// Cookie.BrowserSession says. A re-login that should keep the cookie the
+// user chose passes it to Login.
+func (s *Session[D]) Remembered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.rec.Persistence {
+	case PersistUntilExpiry:
+		return true
+	case PersistBrowserSession:
+		return false
+	}
+	return !s.m.cookie.BrowserSession
+}
+
+// RecentAuth reports whether the session is authenticated and its login is
+// less than maxAge old: what RequireRecentAuth checks, for pages that want
+// to ask for the password up front.
+func (s *Session[D]) RecentAuth(maxAge time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := s.rec.AuthTime
+	return s.data.IsAuthenticated() && !at.IsZero() && s.m.now().Sub(at) < maxAge
+}
+
+// Login logs the session in, once the credentials have been checked: fill
+// writes the user into the data (in the demo, the user id that
+// SessionGroupID returns). At commit the session moves to a new id (the
+// fixation defence), lives Lifetime from now and records now as its
+// AuthTime, also when it was logged in already: every login is a fresh
+// one.
+//
+// If the session was logged in as another group (another user), fill gets
+// new data from Options.New, and the flashes are dropped: nothing of one
+// user survives into the next one's session. Otherwise fill gets the
+// current data, so that what a visitor did before logging in (a cart) is
+// kept. To tell the two apart, fill may be called twice, once on new data;
+// it must only set fields, and not call s.
+//
+// remember picks the cookie: true keeps it until the session's absolute
+// deadline ("remember me"), false makes it a browser-session cookie, gone
+// when the browser closes.
+func (s *Session[D]) Login(remember bool, fill func(D)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return s.late("login")
+	}
+	s.access()
+	switched := false
+	if s.authAtLoad || s.groupAtLoad != "" {
+		d := s.m.newData()
+		fill(d)
+		if switched = d.SessionGroupID() != s.groupAtLoad; switched {
+			s.data = d
+			s.flashes, s.flashesChanged = nil, true
+		}
+	}
+	if !switched {
+		fill(s.data)
+	}
+	s.login, s.renew = true, true
+	s.persistence = PersistBrowserSession
+	if remember {
+		s.persistence = PersistUntilExpiry
+	}
+	return nil
+}
+
 // Renew moves the session to a new id when it is committed, keeping its
-// data: call it on any privilege change. Login needs no call: a session
-// whose data turns authenticated, or changes group, is renewed anyway.
+// data and its deadline: call it on any privilege change. A login is Login;
+// a session whose data turns authenticated, or changes group, without it is
+// renewed anyway, as a login.
 func (s *Session[D]) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,11 +217,13 @@ func (s *Session[D]) Destroy() error {
 	if s.stored {
 		s.ended = &Ref{Handle: s.handle, Group: s.groupAtLoad}
 	}
-	// Start over as a new session; only the mutex and the manager stay.
+	// Start over as a new session; the mutex, the manager and whether a
+	// flash cookie came in (it must still be cleared) stay.
 	s.id, s.handle, s.stored, s.rec = "", "", false, Record{}
-	s.touched, s.snapshot = false, nil
+	s.accessed, s.snapshot = false, nil
 	s.flashes, s.flashesChanged = nil, false
-	s.renew, s.reissue, s.clear = false, false, true
+	s.renew, s.login, s.persistence = false, false, PersistDefault
+	s.reissue, s.clear = false, true
 	s.fresh()
 	return nil
 }
@@ -161,7 +252,7 @@ func (s *Session[D]) PopFlashes() []Flash {
 // headers went out: it cannot take effect, and must not pass silently.
 func (s *Session[D]) late(op string) error {
 	err := fmt.Errorf("%s: %w", op, ErrHeadersWritten)
-	s.m.log.Error("session change lost", "op", op, "session", short(s.handle), "err", err)
+	s.m.log.Error("session change lost", "op", op, "session", ShortHandle(s.handle), "err", err)
 	return err
 }
 
@@ -183,7 +274,7 @@ func (s *Session[D]) Sessions(ctx context.Context) ([]Info, error) {
 	}
 	members, err := s.m.store.ListGroup(ctx, group)
 	if err != nil {
-		return nil, s.m.unavailable("list group", err)
+		return nil, s.m.storeError(ctx, "list group", err)
 	}
 	out := make([]Info, len(members))
 	for i, mb := range members {
@@ -212,14 +303,14 @@ func (s *Session[D]) Revoke(ctx context.Context, handle string) error {
 	case errors.Is(err, ErrNotFound):
 		return ErrNotInGroup
 	case err != nil:
-		return s.m.unavailable("load", err)
+		return s.m.storeError(ctx, "load", err)
 	case rec.Group != group:
 		return ErrNotInGroup
 	}
 	if err := s.m.store.Delete(ctx, Ref{Handle: handle, Group: group}); err != nil {
-		return s.m.unavailable("revoke", err)
+		return s.m.storeError(ctx, "revoke", err)
 	}
-	s.m.log.InfoContext(ctx, "session revoked", "session", short(handle), "by", short(current))
+	s.m.event(ctx, Event{Kind: EventRevoked, Handle: handle, Group: group}, "by", ShortHandle(current))
 	return nil
 }
 
@@ -233,9 +324,9 @@ func (s *Session[D]) DestroyGroup(ctx context.Context, keepCurrent bool) (int, e
 	}
 	n, err := s.m.store.DeleteGroup(ctx, group, current)
 	if err != nil {
-		return 0, s.m.unavailable("delete group", err)
+		return 0, s.m.storeError(ctx, "delete group", err)
 	}
-	s.m.log.InfoContext(ctx, "session group destroyed", "session", short(current), "ended", n)
+	s.m.event(ctx, Event{Kind: EventGroupDestroyed, Handle: current, Group: group, Count: n}, "ended", n)
 	if !keepCurrent {
 		return n, s.Destroy()
 	}

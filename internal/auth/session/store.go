@@ -37,6 +37,11 @@ var (
 //     is, so two requests that change different fields both persist.
 //   - An ExpireAt at or before the store's current time, or zero, means
 //     "delete": never "keep forever".
+//   - A group's index keeps each member's deadline (the later of its Expires
+//     and ExpireAt) and never holds a member past it: every Create into a
+//     group prunes the members whose deadline has passed, so the index of a
+//     user who logs in every hour for a year stays as small as their live
+//     sessions.
 //   - Methods honour ctx: a cancelled or expired ctx returns an error that
 //     wraps ctx.Err() (or the store's own timeout error) promptly.
 //   - A nil record or patch is an error, never a panic.
@@ -53,16 +58,26 @@ type Store interface {
 	// ExpireAt, and has a non-nil Values.
 	Load(ctx context.Context, handle string, touch Touch) (*Record, error)
 
-	// Create stores rec under handle only if no record has that handle
-	// (ErrExists otherwise), and adds handle to the index of rec.Group when
-	// rec.Group is not empty. If replaces.Handle is not empty, the record
-	// under it is deleted and removed from the index of replaces.Group in the
-	// same call: this is how a session moves to a new id at login. On
-	// success the replaced record is gone and out of its index. The steps
-	// need not be atomic with each other (on Redis Cluster the two records
-	// live in different slots): an error, ErrExists included, may leave some
-	// of them done, but never overwrites an existing record.
-	Create(ctx context.Context, handle string, rec *Record, replaces Ref) error
+	// Create stores rec under handle only if no live record has that handle
+	// (ErrExists otherwise), and adds handle to the index of rec.Group, with
+	// its deadline, when rec.Group is not empty. If opts.Replaces.Handle is
+	// not empty, the record under it is deleted and removed from the index
+	// of opts.Replaces.Group in the same call: this is how a session moves to
+	// a new id at login.
+	//
+	// If opts.GroupLimit > 0 and the group's index then holds more than
+	// GroupLimit members, the members with the earliest deadlines (never
+	// handle itself) are deleted, records and index entries, until it holds
+	// GroupLimit; Create returns their handles. With an idle timeout, a
+	// member that died of idleness may keep its index entry until its
+	// absolute deadline or the next ListGroup, and count toward the limit
+	// until then.
+	//
+	// On success the replaced record is gone and out of its index. The steps
+	// need not be atomic with each other (on Redis Cluster the records live
+	// in different slots): an error, ErrExists included, may leave some of
+	// them done, but never overwrites an existing record.
+	Create(ctx context.Context, handle string, rec *Record, opts CreateOptions) (evicted []string, err error)
 
 	// Patch applies p to the record stored under handle, only if it is live
 	// (stored, and its ExpireAt after the store's current time; ErrNotFound
@@ -88,6 +103,16 @@ type Store interface {
 	DeleteGroup(ctx context.Context, group, except string) (int, error)
 }
 
+// CreateOptions are the parts of a Create besides the new record.
+type CreateOptions struct {
+	// Replaces names the session the new record takes the place of (login,
+	// renew); its record and index entry are deleted. Zero for none.
+	Replaces Ref
+	// GroupLimit, if above 0, is how many members the group's index may
+	// hold once the new one is in: see Store.Create.
+	GroupLimit int
+}
+
 // Record is one session as a store keeps it.
 type Record struct {
 	// Created is when the session was first stored.
@@ -102,6 +127,13 @@ type Record struct {
 	// Expires and the idle deadline. It is garbage collection only; the
 	// Manager checks Expires and LastSeen itself on every load.
 	ExpireAt time.Time
+	// AuthTime is when the user last logged in with this session (a
+	// password typed, not a cookie presented); zero for a session that is
+	// not authenticated. Renewing the id keeps it.
+	AuthTime time.Time
+	// Persistence is how long the browser keeps the session's cookie, as
+	// chosen at login ("remember me").
+	Persistence Persistence
 	// Group is the session group (the user id in the demo), "" for none.
 	Group string
 	// UserAgent is the User-Agent of the request that created the session,
@@ -112,6 +144,20 @@ type Record struct {
 	// a Patch can change one field without touching the others.
 	Values map[string][]byte
 }
+
+// Persistence is how long the browser keeps a session cookie.
+type Persistence uint8
+
+const (
+	// PersistDefault leaves it to the Manager's Cookie.BrowserSession.
+	PersistDefault Persistence = iota
+	// PersistBrowserSession makes a browser-session cookie, gone when the
+	// browser closes ("remember me" left unticked).
+	PersistBrowserSession
+	// PersistUntilExpiry keeps the cookie until the session's absolute
+	// deadline ("remember me" ticked).
+	PersistUntilExpiry
+)
 
 // Patch is a change to an existing record.
 type Patch struct {

@@ -20,10 +20,10 @@ func (s timeoutStore) Load(ctx context.Context, handle string, touch Touch) (*Re
 	return s.Store.Load(ctx, handle, touch)
 }
 
-func (s timeoutStore) Create(ctx context.Context, handle string, rec *Record, replaces Ref) error {
+func (s timeoutStore) Create(ctx context.Context, handle string, rec *Record, opts CreateOptions) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.d)
 	defer cancel()
-	return s.Store.Create(ctx, handle, rec, replaces)
+	return s.Store.Create(ctx, handle, rec, opts)
 }
 
 func (s timeoutStore) Patch(ctx context.Context, handle string, p *Patch) error {

@@ -88,6 +88,10 @@ type Redis struct {
 type Auth struct {
 	Session Session `yaml:"session" env-prefix:"SESSION_"`
 	Login   Login   `yaml:"login" env-prefix:"LOGIN_"`
+	// RecentAuth is how recent a login must be for the actions that a
+	// stolen session must not take alone (revoking another session, logging
+	// out everywhere): past it, the demo asks for the password again.
+	RecentAuth time.Duration `yaml:"recentAuth" env:"RECENT_AUTH"`
 	// Users is the demo user directory, one "username:bcrypt-hash" entry
 	// each. A real app replaces the directory with its user database.
 	Users []string `yaml:"users" env:"USERS"`
@@ -106,18 +110,29 @@ type Session struct {
 	Store           string        `yaml:"store" env:"STORE"` // redis | memory
 	Lifetime        time.Duration `yaml:"lifetime" env:"LIFETIME"`
 	InitialLifetime time.Duration `yaml:"initialLifetime" env:"INITIAL_LIFETIME"`
-	IdleTimeout     time.Duration `yaml:"idleTimeout" env:"IDLE_TIMEOUT"`
-	Cookie          Cookie        `yaml:"cookie" env-prefix:"COOKIE_"`
+	IdleTimeout     time.Duration `yaml:"idleTimeout" env:"IDLE_TIMEOUT"` // 0 (off), or 10s and more
+	// MaxSessionsPerGroup caps one user's sessions: a login past it ends
+	// the user's oldest ones. 0 means no cap.
+	MaxSessionsPerGroup int `yaml:"maxSessionsPerGroup" env:"MAX_SESSIONS_PER_GROUP"`
+	// ClearSiteData makes logout answer with Clear-Site-Data: "cookies".
+	ClearSiteData bool   `yaml:"clearSiteData" env:"CLEAR_SITE_DATA"`
+	Cookie        Cookie `yaml:"cookie" env-prefix:"COOKIE_"`
 }
 
 // Cookie configures the session cookie. HttpOnly is always on and is not a key.
 type Cookie struct {
-	Name       string `yaml:"name" env:"NAME"`
-	SameSite   string `yaml:"sameSite" env:"SAME_SITE"` // strict | lax | none
-	Secure     bool   `yaml:"secure" env:"SECURE"`
-	Path       string `yaml:"path" env:"PATH"`
-	Domain     string `yaml:"domain" env:"DOMAIN"`
-	Persistent bool   `yaml:"persistent" env:"PERSISTENT"`
+	Name     string `yaml:"name" env:"NAME"`
+	SameSite string `yaml:"sameSite" env:"SAME_SITE"` // strict | lax | none
+	Secure   bool   `yaml:"secure" env:"SECURE"`
+	Path     string `yaml:"path" env:"PATH"`
+	Domain   string `yaml:"domain" env:"DOMAIN"`
+	// Persistent is "remember me" for a login that does not say: the
+	// cookie lives until the session's absolute deadline, instead of until
+	// the browser closes. The login form's checkbox starts so.
+	Persistent bool `yaml:"persistent" env:"PERSISTENT"`
+	// Partitioned sets the cookie's Partitioned attribute (CHIPS), for an
+	// app embedded in other sites' frames. It needs secure.
+	Partitioned bool `yaml:"partitioned" env:"PARTITIONED"`
 	// Sign holds the signing secrets, one per line of the secret file: the
 	// first signs, every one verifies, so a secret can be rotated without
 	// logging anybody out.
@@ -144,10 +159,11 @@ func Default() Config {
 			ReadTimeout:  time.Second,
 			WriteTimeout: time.Second,
 		},
-		Auth: Auth{Login: Login{PerClient: 20, PerUsername: 5, Window: time.Minute}, Session: Session{
-			Store:           "redis",
-			Lifetime:        6 * time.Hour,
-			InitialLifetime: 5 * time.Minute,
+		Auth: Auth{Login: Login{PerClient: 20, PerUsername: 5, Window: time.Minute}, RecentAuth: 10 * time.Minute, Session: Session{
+			Store:               "redis",
+			Lifetime:            6 * time.Hour,
+			InitialLifetime:     5 * time.Minute,
+			MaxSessionsPerGroup: 20,
 			Cookie: Cookie{
 				Name:       "SID",
 				SameSite:   "lax",

@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// minIdleTimeout is the shortest idle timeout the config accepts.
+const minIdleTimeout = 10 * time.Second
+
 // validate checks the configuration once every layer is applied, and reports
 // every problem at once: fixing one mistake per start is slow.
 func (l *loader) validate() error {
@@ -48,7 +51,12 @@ func (l *loader) validate() error {
 	}
 	v.positive("core.auth.session.lifetime", s.Lifetime)
 	v.positive("core.auth.session.initialLifetime", s.InitialLifetime)
-	v.check(s.IdleTimeout >= 0, "core.auth.session.idleTimeout", "must be 0 (off) or above, got %s", s.IdleTimeout)
+	// Below 10 s, a user reading a page would be logged out between two
+	// clicks; it is a typo for 10m more often than a choice.
+	v.check(s.IdleTimeout == 0 || s.IdleTimeout >= minIdleTimeout, "core.auth.session.idleTimeout",
+		"must be 0s (off) or at least %s, got %s", minIdleTimeout, s.IdleTimeout)
+	v.check(s.MaxSessionsPerGroup >= 0, "core.auth.session.maxSessionsPerGroup", "must be 0 (no cap) or above, got %d", s.MaxSessionsPerGroup)
+	v.positive("core.auth.recentAuth", c.Core.Auth.RecentAuth)
 
 	l.checkCookie(&v, s.Cookie)
 
@@ -101,6 +109,9 @@ func (l *loader) checkCookie(v *validator, c Cookie) {
 		}
 	}
 
+	if c.Partitioned {
+		v.check(c.Secure, key+".secure", "must be true for a partitioned cookie (partitioned from %s)", l.src.where(key+".partitioned"))
+	}
 	if v.oneOf(key+".sameSite", c.SameSite, "strict", "lax", "none") && c.SameSite == "none" {
 		v.check(c.Secure, key+".secure", "must be true when sameSite is none, or browsers reject the cookie (sameSite from %s)", l.src.where(key+".sameSite"))
 	}

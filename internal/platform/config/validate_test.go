@@ -67,7 +67,24 @@ func TestLoadValidation(t *testing.T) {
 			want: []string{
 				"core.auth.session.lifetime (from {file}:1): must be above 0, got 0s",
 				"core.auth.session.initialLifetime (from {file}:1): must be above 0, got -1s",
-				"core.auth.session.idleTimeout (from {file}:1): must be 0 (off) or above, got -1m0s",
+				"core.auth.session.idleTimeout (from {file}:1): must be 0s (off) or at least 10s, got -1m0s",
+			},
+		},
+		{
+			// An idle timeout this short logs users out between two clicks.
+			name:    "an idle timeout under 10s",
+			overlay: "core: {auth: {session: {idleTimeout: 9s, maxSessionsPerGroup: -1}, recentAuth: 0s}}",
+			want: []string{
+				"core.auth.session.idleTimeout (from {file}:1): must be 0s (off) or at least 10s, got 9s",
+				"core.auth.session.maxSessionsPerGroup (from {file}:1): must be 0 (no cap) or above, got -1",
+				"core.auth.recentAuth (from {file}:1): must be above 0, got 0s",
+			},
+		},
+		{
+			name:    "a partitioned cookie over http",
+			overlay: "core: {auth: {session: {cookie: {partitioned: true, secure: false}}}}",
+			want: []string{
+				"core.auth.session.cookie.secure (from {file}:1): must be true for a partitioned cookie (partitioned from {file}:1)",
 			},
 		},
 		{

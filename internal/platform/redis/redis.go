@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -65,4 +67,28 @@ func (c *Client) Ready(ctx context.Context) error {
 		return fmt.Errorf("redis ping: %w", err)
 	}
 	return nil
+}
+
+// RouteLogs sends the lines go-redis logs on its own (a dial that failed,
+// a pool connection it dropped, a Sentinel it could not ask) to log, at
+// WARN, with component=go-redis, instead of go-redis's plain-text lines on
+// stderr in the middle of the JSON log. They are about failures a request
+// also reports; WARN keeps them visible without raising an ERROR per retry.
+//
+// go-redis has one logger per process, so this is process-wide: the app
+// calls it once, at start.
+func RouteLogs(log *slog.Logger) {
+	goredis.SetLogger(slogPrinter{log.With("component", "go-redis")})
+}
+
+// slogPrinter is go-redis's logging interface on top of slog.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// go-redis starts most lines with its own "redis: " tag, which the
+	// component attribute replaces.
+	p.log.WarnContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
 }

@@ -1,8 +1,11 @@
 package redis
 
 import (
+	"encoding/json"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,4 +193,52 @@ func TestReady(t *testing.T) {
 			t.Errorf("Ready returned after %v, want about 1s (the readiness timeout)", elapsed)
 		}
 	})
+}
+
+// TestRouteLogs: go-redis's own lines (here, a dial that failed) land in the
+// app's structured log, not as plain text on stderr.
+func TestRouteLogs(t *testing.T) {
+	var buf syncBuffer
+	RouteLogs(slog.New(slog.NewJSONHandler(&buf, nil)))
+	t.Cleanup(func() { RouteLogs(slog.New(slog.DiscardHandler)) })
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: every dial is refused
+	c := newClient(t, testConfig(addr))
+	if err := c.Ready(t.Context()); err == nil {
+		t.Fatal("Ready with nothing listening = nil, want an error")
+	}
+
+	var line struct {
+		Level, Msg, Component string
+	}
+	first, _, _ := strings.Cut(buf.String(), "\n")
+	if err := json.Unmarshal([]byte(first), &line); err != nil {
+		t.Fatalf("go-redis wrote %q, want a JSON record: %v", buf.String(), err)
+	}
+	if line.Level != "WARN" || line.Component != "go-redis" || !strings.Contains(line.Msg, "failed to dial") {
+		t.Errorf("go-redis's line = %+v, want a WARN of component go-redis about the dial", line)
+	}
+}
+
+// syncBuffer is a log sink safe for go-redis's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

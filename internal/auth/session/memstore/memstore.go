@@ -46,9 +46,9 @@ type Store struct {
 	now func() time.Time
 
 	mu        sync.Mutex
-	records   map[string]*session.Record     // by handle; dead ones until reclaimed
-	groups    map[string]map[string]struct{} // group -> set of handles
-	nextSweep time.Time                      // no sweep before this
+	records   map[string]*session.Record      // by handle; dead ones until reclaimed
+	groups    map[string]map[string]time.Time // group -> handle -> the member's deadline
+	nextSweep time.Time                       // no sweep before this
 }
 
 var _ session.Store = (*Store)(nil)
@@ -72,7 +72,7 @@ func New(opts ...Option) *Store {
 	s := &Store{
 		now:     time.Now,
 		records: make(map[string]*session.Record),
-		groups:  make(map[string]map[string]struct{}),
+		groups:  make(map[string]map[string]time.Time),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -110,32 +110,33 @@ func touchDue(rec *session.Record, touch session.Touch) bool {
 }
 
 // Create stores a copy of rec under handle unless a live record has it
-// (session.ErrExists), and deletes replaces in the same critical section.
-// A refused Create changes nothing. A rec that is dead already is not
-// stored, though replaces is still deleted.
-func (s *Store) Create(ctx context.Context, handle string, rec *session.Record, replaces session.Ref) error {
+// (session.ErrExists), deletes opts.Replaces and, past opts.GroupLimit,
+// the group's members with the earliest deadlines, all in one critical
+// section. A refused Create changes nothing. A rec that is dead already is
+// not stored, though opts.Replaces is still deleted.
+func (s *Store) Create(ctx context.Context, handle string, rec *session.Record, opts session.CreateOptions) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: create: %w", err)
+		return nil, fmt.Errorf("memstore: create: %w", err)
 	}
 	if rec == nil {
-		return errors.New("memstore: create: nil record") // never from the Manager; no panic either
+		return nil, errors.New("memstore: create: nil record") // never from the Manager; no panic either
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweepIfDue(now)
 	if _, ok := s.live(handle, now); ok {
-		return fmt.Errorf("memstore: create: %w", session.ErrExists)
+		return nil, fmt.Errorf("memstore: create: %w", session.ErrExists)
 	}
-	if replaces.Handle != "" {
-		s.remove(replaces.Handle)
+	if opts.Replaces.Handle != "" {
+		s.remove(opts.Replaces.Handle)
 	}
 	if expired(rec.ExpireAt, now) {
-		return nil
+		return nil, nil
 	}
 	s.records[handle] = clone(rec)
-	s.index(handle, rec.Group)
-	return nil
+	s.index(handle, rec)
+	return s.evict(rec.Group, handle, opts.GroupLimit, now), nil
 }
 
 // Patch applies p to the live record under handle, or returns

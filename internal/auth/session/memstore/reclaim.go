@@ -2,6 +2,9 @@ package memstore
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hexchi/starter/internal/auth/session"
@@ -33,17 +36,62 @@ func (s *Store) live(handle string, now time.Time) (*session.Record, bool) {
 	return rec, true
 }
 
-// index adds handle to the index of group; "" is no group and has none.
-func (s *Store) index(handle, group string) {
-	if group == "" {
+// index adds handle to the index of rec.Group with its deadline; "" is no
+// group and has none.
+func (s *Store) index(handle string, rec *session.Record) {
+	if rec.Group == "" {
 		return
 	}
-	members, ok := s.groups[group]
+	members, ok := s.groups[rec.Group]
 	if !ok {
-		members = make(map[string]struct{})
-		s.groups[group] = members
+		members = make(map[string]time.Time)
+		s.groups[rec.Group] = members
 	}
-	members[handle] = struct{}{}
+	members[handle] = deadline(rec)
+}
+
+// deadline is how long a record's index entry must last: the later of its
+// absolute deadline and its ExpireAt (which idle touches move, never beyond
+// Expires, but the store does not rely on that).
+func deadline(rec *session.Record) time.Time {
+	if rec.ExpireAt.After(rec.Expires) {
+		return rec.ExpireAt
+	}
+	return rec.Expires
+}
+
+// evict removes the live members of group with the earliest deadlines
+// (never keep) until at most limit are left, and returns their handles;
+// limit 0 is no limit. Ties go by Created, then handle, so the choice is
+// stable.
+func (s *Store) evict(group, keep string, limit int, now time.Time) []string {
+	if limit <= 0 || len(s.groups[group]) <= limit {
+		return nil
+	}
+	type member struct {
+		handle   string
+		deadline time.Time
+		created  time.Time
+	}
+	var candidates []member
+	for handle, dl := range s.groups[group] {
+		if rec, ok := s.live(handle, now); ok && handle != keep {
+			candidates = append(candidates, member{handle, dl, rec.Created})
+		}
+	}
+	excess := len(candidates) + 1 - limit // +1: keep is a member too
+	if excess <= 0 {
+		return nil
+	}
+	slices.SortFunc(candidates, func(a, b member) int {
+		return cmp.Or(a.deadline.Compare(b.deadline), a.created.Compare(b.created), strings.Compare(a.handle, b.handle))
+	})
+	evicted := make([]string, excess)
+	for i, m := range candidates[:excess] {
+		s.remove(m.handle)
+		evicted[i] = m.handle
+	}
+	return evicted
 }
 
 // remove deletes the record under handle, if any, and its index entry. It

@@ -66,7 +66,7 @@ func BenchmarkCreate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h := newHandle()
-		if err := e.store.Create(b.Context(), h, rec, session.Ref{Handle: old, Group: "g1"}); err != nil {
+		if _, err := e.store.Create(b.Context(), h, rec, session.CreateOptions{Replaces: session.Ref{Handle: old, Group: "g1"}}); err != nil {
 			b.Fatal(err)
 		}
 		old = h

@@ -107,7 +107,7 @@ func TestContextCancelled(t *testing.T) {
 			return err
 		}},
 		{"Create", func() error {
-			return e.store.Create(ctx, newHandle(), liveRecord(e.Now(), "g1"), session.Ref{Handle: h, Group: "g1"})
+			return createErr(e.store.Create(ctx, newHandle(), liveRecord(e.Now(), "g1"), session.CreateOptions{Replaces: session.Ref{Handle: h, Group: "g1"}}))
 		}},
 		{"Patch", func() error { return e.store.Patch(ctx, h, &session.Patch{LastSeen: e.Now()}) }},
 		{"Delete", func() error { return e.store.Delete(ctx, session.Ref{Handle: h, Group: "g1"}) }},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -17,15 +18,17 @@ import (
 var memberFields = []string{"c", "e", "s", "x", "ua"}
 
 // ListGroup returns the live sessions of group, oldest Created first (ties
-// by handle, so the order is stable). It costs two round trips: SMEMBERS,
-// then one pipeline of HMGET, one per member and each on one key. Members
-// whose session is gone or past its ExpireAt are then removed from the set
-// with one SREM, a third round trip that is only paid when there is
-// something to prune. A member whose hash is corrupt is left out of the
-// list but kept in the set, so that DeleteGroup still deletes it.
+// by handle, so the order is stable). It costs two round trips: ZRANGE of
+// the members whose deadline is still ahead, then one pipeline of HMGET, one
+// per member and each on one key. Members whose session is gone or past its
+// ExpireAt are then removed from the index with one ZREM, a third round trip
+// that is only paid when there is something to prune. A member whose hash is
+// corrupt is left out of the list but kept in the index, so that
+// DeleteGroup still deletes it.
 func (s *Store) ListGroup(ctx context.Context, group string) ([]session.Member, error) {
 	gkey := s.groupKey(group)
-	handles, err := s.client.SMembers(ctx, gkey).Result()
+	now := s.now()
+	handles, err := s.members(ctx, gkey, "("+strconv.FormatInt(millis(now), 10))
 	if err != nil {
 		return nil, fmt.Errorf("redis list group: %w", err)
 	}
@@ -42,7 +45,6 @@ func (s *Store) ListGroup(ctx context.Context, group string) ([]session.Member, 
 		return nil, fmt.Errorf("redis list group: %w", err)
 	}
 
-	now := s.now()
 	var members []session.Member
 	var dead []any
 	for i, h := range handles {
@@ -63,7 +65,7 @@ func (s *Store) ListGroup(ctx context.Context, group string) ([]session.Member, 
 		}
 	}
 	if len(dead) > 0 {
-		if err := s.client.SRem(ctx, gkey, dead...).Err(); err != nil {
+		if err := s.client.ZRem(ctx, gkey, dead...).Err(); err != nil {
 			return nil, fmt.Errorf("redis list group: prune: %w", err)
 		}
 	}
@@ -71,6 +73,23 @@ func (s *Store) ListGroup(ctx context.Context, group string) ([]session.Member, 
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Handle, b.Handle))
 	})
 	return members, nil
+}
+
+// members returns the handles in the index gkey whose deadline is above min
+// ("-inf" for all, "(<ms>" for those still ahead of a time). An index an
+// earlier version of the store wrote as a plain set is migrated first, once.
+func (s *Store) members(ctx context.Context, gkey, min string) ([]string, error) {
+	read := func() ([]string, error) {
+		return s.client.ZRangeArgs(ctx, redis.ZRangeArgs{Key: gkey, Start: min, Stop: "+inf", ByScore: true}).Result()
+	}
+	handles, err := read()
+	if redis.HasErrorPrefix(err, "WRONGTYPE") {
+		if err := migrateScript.Run(ctx, s.client, []string{gkey}).Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("migrate the index to a sorted set: %w", err)
+		}
+		handles, err = read()
+	}
+	return handles, err
 }
 
 // readMember reads the HMGET reply for memberFields into a record that
@@ -95,19 +114,19 @@ func readMember(vals []any) (*session.Record, error) {
 
 // DeleteGroup deletes every session of group except the one under except
 // ("" for none) and returns how many live ones it deleted. It costs two
-// round trips: SMEMBERS, then one pipeline of HGET x and DEL per member
-// (each on one key, so Cluster can route them) and one SREM of the same
-// members. A session counts as live if DEL removed it and its ExpireAt was
-// after the store's clock; HGET x reads that just before, on the same
-// connection. Members whose session was already gone are pruned by the
-// same SREM and not counted.
+// round trips: ZRANGE of every member, then one pipeline of HGET x and DEL
+// per member (each on one key, so Cluster can route them) and one ZREM of
+// the same members. A session counts as live if DEL removed it and its
+// ExpireAt was after the store's clock; HGET x reads that just before, on
+// the same connection. Members whose session was already gone are pruned
+// by the same ZREM and not counted.
 //
-// The set is emptied with SREM rather than DEL even when except is "": a
+// The index is emptied with ZREM rather than DEL even when except is "": a
 // login that adds a session to the group between the two round trips keeps
 // its index entry, so a later DeleteGroup still reaches it.
 func (s *Store) DeleteGroup(ctx context.Context, group, except string) (int, error) {
 	gkey := s.groupKey(group)
-	handles, err := s.client.SMembers(ctx, gkey).Result()
+	handles, err := s.members(ctx, gkey, "-inf")
 	if err != nil {
 		return 0, fmt.Errorf("redis delete group: %w", err)
 	}
@@ -126,7 +145,7 @@ func (s *Store) DeleteGroup(ctx context.Context, group, except string) (int, err
 		dels[i] = pipe.Del(ctx, key)
 		members[i] = h
 	}
-	pipe.SRem(ctx, gkey, members...)
+	pipe.ZRem(ctx, gkey, members...)
 	// HGET of a gone session answers redis.Nil, which Exec would report as
 	// the pipeline's error, hiding any real one behind it; so look at every
 	// command.

@@ -46,7 +46,7 @@ func TestListGroup(t *testing.T) {
 	}
 
 	// The dead entries are pruned; the corrupt one stays for DeleteGroup.
-	members, _ := e.m.Members(e.store.groupKey("g1"))
+	members, _ := e.m.ZMembers(e.store.groupKey("g1"))
 	if slices.Contains(members, gone) || slices.Contains(members, stale) {
 		t.Errorf("dead members not pruned: %q", members)
 	}
@@ -97,7 +97,7 @@ func TestDeleteGroup(t *testing.T) {
 			}
 			for _, h := range hs {
 				if got, want := e.m.Exists(e.store.sessionKey(h)), h == except; got != want {
-					t.Errorf("session %s exists = %v, want %v", short(h), got, want)
+					t.Errorf("session %s exists = %v, want %v", session.ShortHandle(h), got, want)
 				}
 			}
 			if !e.m.Exists(e.store.sessionKey(other)) {
@@ -107,7 +107,7 @@ func TestDeleteGroup(t *testing.T) {
 			if except != "" {
 				wantMembers = []string{except}
 			}
-			if members, _ := e.m.Members(e.store.groupKey("g1")); !slices.Equal(members, wantMembers) {
+			if members, _ := e.m.ZMembers(e.store.groupKey("g1")); !slices.Equal(members, wantMembers) {
 				t.Errorf("group members after = %q, want %q", members, wantMembers)
 			}
 

@@ -176,8 +176,11 @@ func liveRecord(now time.Time, group string) *session.Record {
 func (e *env) mustCreate(t testing.TB, rec *session.Record) string {
 	t.Helper()
 	h := newHandle()
-	if err := e.store.Create(t.Context(), h, rec, session.Ref{}); err != nil {
+	if _, err := e.store.Create(t.Context(), h, rec, session.CreateOptions{}); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	return h
 }
+
+// createErr is the error of a Create, for tests that check only that.
+func createErr(_ []string, err error) error { return err }

@@ -99,9 +99,9 @@ func TestKeyLayout(t *testing.T) {
 			if strings.Contains(gkey, tc.group) {
 				t.Errorf("group key %s contains the group name", gkey)
 			}
-			members, err := e.m.Members(gkey)
+			members, err := e.m.ZMembers(gkey)
 			if err != nil || !slices.Equal(members, []string{h}) {
-				t.Errorf("SMEMBERS %s = %q, %v; want [%s]", gkey, members, err, h)
+				t.Errorf("ZRANGE %s 0 -1 = %q, %v; want [%s]", gkey, members, err, h)
 			}
 			if ttl := e.m.TTL(gkey); ttl < rec.Expires.Sub(e.Now()) {
 				t.Errorf("group PTTL = %v, want at least Expires - now = %v", ttl, rec.Expires.Sub(e.Now()))
@@ -159,7 +159,7 @@ func TestReplaceLayout(t *testing.T) {
 	e := newEnv(t)
 	old := e.mustCreate(t, liveRecord(e.Now(), "anon-group"))
 	h := newHandle()
-	if err := e.store.Create(t.Context(), h, liveRecord(e.Now(), "user-1"), session.Ref{Handle: old, Group: "anon-group"}); err != nil {
+	if _, err := e.store.Create(t.Context(), h, liveRecord(e.Now(), "user-1"), session.CreateOptions{Replaces: session.Ref{Handle: old, Group: "anon-group"}}); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	want := []string{e.store.groupKey("user-1"), e.store.sessionKey(h)}

@@ -31,17 +31,17 @@ func (s *Store) Load(ctx context.Context, handle string, touch session.Touch) (*
 		fields, err = s.client.HGetAll(ctx, key).Result()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redis load %s: %w", short(handle), err)
+		return nil, fmt.Errorf("redis load %s: %w", session.ShortHandle(handle), err)
 	}
 	if len(fields) == 0 {
-		return nil, fmt.Errorf("redis load %s: %w", short(handle), session.ErrNotFound)
+		return nil, fmt.Errorf("redis load %s: %w", session.ShortHandle(handle), session.ErrNotFound)
 	}
 	rec, err := decodeRecord(fields)
 	if err != nil {
-		return nil, fmt.Errorf("redis load %s: %w", short(handle), err)
+		return nil, fmt.Errorf("redis load %s: %w", session.ShortHandle(handle), err)
 	}
 	if !rec.ExpireAt.After(s.now()) {
-		return nil, fmt.Errorf("redis load %s: %w", short(handle), session.ErrNotFound)
+		return nil, fmt.Errorf("redis load %s: %w", session.ShortHandle(handle), session.ErrNotFound)
 	}
 	return rec, nil
 }
@@ -102,12 +102,39 @@ func decodeRecord(fields map[string]string) (*session.Record, error) {
 		}
 		*f.dst = fromMillis(ms)
 	}
+	if _, ok := fields["a"]; ok {
+		ms, err := parseMillis(fields, "a")
+		if err != nil {
+			return nil, err
+		}
+		rec.AuthTime = fromMillis(ms)
+	}
+	if v, ok := fields["p"]; ok {
+		p, known := persistenceOf[v]
+		if !known {
+			return nil, fmt.Errorf("%w: field \"p\" is not one of b, e", session.ErrCorrupt)
+		}
+		rec.Persistence = p
+	}
 	for k, v := range fields {
 		if name, ok := strings.CutPrefix(k, valuePrefix); ok {
 			rec.Values[name] = []byte(v)
 		}
 	}
 	return rec, nil
+}
+
+// persistenceField is how a hash spells a Record's Persistence; the
+// default is no field at all.
+var persistenceField = map[session.Persistence]string{
+	session.PersistBrowserSession: "b",
+	session.PersistUntilExpiry:    "e",
+}
+
+// persistenceOf reads the p field back.
+var persistenceOf = map[string]session.Persistence{
+	"b": session.PersistBrowserSession,
+	"e": session.PersistUntilExpiry,
 }
 
 // parseMillis reads a time field. The error names the field but never

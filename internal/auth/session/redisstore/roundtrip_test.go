@@ -52,9 +52,30 @@ func TestRoundTrips(t *testing.T) {
 		{
 			name: "CreateWithGroupAndReplaces",
 			op: func(t *testing.T, e *env, old string) error {
-				return e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "g1"), session.Ref{Handle: old, Group: "g1"})
+				return createErr(e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "g1"), session.CreateOptions{Replaces: session.Ref{Handle: old, Group: "g1"}}))
 			},
-			want: []string{"pipeline[eval eval del srem]"},
+			want: []string{"pipeline[eval eval del]"},
+		},
+		{
+			name: "CreateReplacingAnotherGroup",
+			op: func(t *testing.T, e *env, old string) error {
+				return createErr(e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "g2"), session.CreateOptions{Replaces: session.Ref{Handle: old, Group: "g1"}}))
+			},
+			want: []string{"pipeline[eval eval del zrem]"},
+		},
+		{
+			name: "CreateWithinTheGroupLimit",
+			op: func(t *testing.T, e *env, _ string) error {
+				return createErr(e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "g1"), session.CreateOptions{GroupLimit: 2}))
+			},
+			want: []string{"pipeline[eval eval]"},
+		},
+		{
+			name: "CreatePastTheGroupLimit",
+			op: func(t *testing.T, e *env, _ string) error {
+				return createErr(e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "g1"), session.CreateOptions{GroupLimit: 1}))
+			},
+			want: []string{"pipeline[eval eval]", "pipeline[del zrem]"},
 		},
 		{
 			name: "Patch",
@@ -73,7 +94,7 @@ func TestRoundTrips(t *testing.T) {
 			op: func(t *testing.T, e *env, old string) error {
 				return e.store.Delete(t.Context(), session.Ref{Handle: old, Group: "g1"})
 			},
-			want: []string{"pipeline[del srem]"},
+			want: []string{"pipeline[del zrem]"},
 		},
 		{
 			name: "ListGroup",
@@ -81,7 +102,7 @@ func TestRoundTrips(t *testing.T) {
 				_, err := e.store.ListGroup(t.Context(), "g1")
 				return err
 			},
-			want: []string{"smembers", "pipeline[hmget]"},
+			want: []string{"zrange", "pipeline[hmget]"},
 		},
 		{
 			name: "ListGroupThatPrunes",
@@ -90,7 +111,7 @@ func TestRoundTrips(t *testing.T) {
 				_, err := e.store.ListGroup(t.Context(), "g1")
 				return err
 			},
-			want: []string{"smembers", "pipeline[hmget]", "srem"},
+			want: []string{"zrange", "pipeline[hmget]", "zrem"},
 		},
 		{
 			name: "DeleteGroup",
@@ -98,7 +119,7 @@ func TestRoundTrips(t *testing.T) {
 				_, err := e.store.DeleteGroup(t.Context(), "g1", "")
 				return err
 			},
-			want: []string{"smembers", "pipeline[hget del srem]"},
+			want: []string{"zrange", "pipeline[hget del zrem]"},
 		},
 	}
 	for _, tc := range tests {

@@ -52,37 +52,89 @@ h[at.x] = x
 return h
 `
 
-// insertSrc creates a session only if its key is free: the insert-only half
-// of the contract. It returns 1 when it wrote the record and 0 when the key
-// existed (ErrExists).
+// insertSrc creates a session only if no live record has its key: the
+// insert-only half of the contract. A key whose x (ExpireAt) is not after
+// ARGV[1], the store's now, is dead by the store's clock even if Redis has
+// not collected it yet, and is replaced; a key the store cannot read (no x,
+// or not a number) counts as live and is never overwritten. It returns 1
+// when it wrote the record and 0 when a live one was there (ErrExists).
 //
 //	KEYS[1]  session hash
-//	ARGV[1]  ExpireAt (ms)
-//	ARGV[2:] field, value, field, value, ...
+//	ARGV[1]  the store's now (ms)
+//	ARGV[2]  ExpireAt (ms)
+//	ARGV[3:] field, value, field, value, ...
 const insertSrc = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 2, #ARGV, 2 do
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local x = tonumber(redis.call('HGET', KEYS[1], 'x'))
+  if not x or x > tonumber(ARGV[1]) then return 0 end
+  redis.call('DEL', KEYS[1])
+end
+for i = 3, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1
 `
 
-// groupAddSrc adds a handle to a group's set and extends the set's TTL to
-// the member's deadline unless it already lasts longer: the index must
-// outlive every session it lists, and a short-lived session joining must not
-// cut the life of the others' entries. A set without a TTL (PEXPIRETIME -1)
-// gets one. It returns SADD's answer: 1 if the handle was new to the set.
-//
-//	KEYS[1]  group set
-//	ARGV[1]  handle
-//	ARGV[2]  the member's latest deadline (ms)
-const groupAddSrc = `
-local added = redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+// migrateGroupLua turns a group index written by an earlier version of the
+// store, a plain set of handles, into the sorted set this one keeps. The
+// members get the set's own PEXPIRETIME as their deadline, which the old
+// store kept at or after every member's; a set without a TTL, which the old
+// store never wrote, gives them a deadline far in the future, and ListGroup
+// prunes those whose record is gone. It is a prologue of the scripts that
+// use the index, and a script of its own for ListGroup and DeleteGroup.
+const migrateGroupLua = `
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  local handles = redis.call('SMEMBERS', KEYS[1])
+  local ttlAt = redis.call('PEXPIRETIME', KEYS[1])
+  local score = ttlAt
+  if ttlAt <= 0 then score = 4503599627370496 end
+  redis.call('DEL', KEYS[1])
+  for _, h in ipairs(handles) do redis.call('ZADD', KEYS[1], score, h) end
+  if ttlAt > 0 then redis.call('PEXPIREAT', KEYS[1], ttlAt) end
 end
-return added
+`
+
+// groupAddSrc adds a handle to a group's index, a sorted set scored by each
+// member's deadline, and keeps the index small in the same step:
+//
+//   - members whose deadline is at or before ARGV[1], the store's now, are
+//     removed, so the index never holds a member past its deadline;
+//   - the session this one replaces in the same group (login, renew) is
+//     removed, so that it does not count toward the limit;
+//   - the key's TTL is extended, never shortened, to the new member's
+//     deadline: the index must outlive every session it lists;
+//   - past the limit (ARGV[4], 0 for none) it picks the members with the
+//     earliest deadlines, never the new one, for the store to delete. It
+//     does not remove them itself: their records live on other slots, and an
+//     index entry must outlive its record, or a failed delete would leave a
+//     session that "log out everywhere" cannot reach.
+//
+// It returns {added, {handles to evict}}, where added is ZADD's answer: 1 if
+// the handle was new to the index.
+//
+//	KEYS[1]  group index
+//	ARGV[1]  the store's now (ms)
+//	ARGV[2]  handle
+//	ARGV[3]  its deadline (ms)
+//	ARGV[4]  the group limit, 0 for none
+//	ARGV[5]  the handle it replaces in this group, or ""
+const groupAddSrc = migrateGroupLua + `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if ARGV[5] ~= '' then redis.call('ZREM', KEYS[1], ARGV[5]) end
+local added = redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+end
+local evict = {}
+local limit = tonumber(ARGV[4])
+local over = redis.call('ZCARD', KEYS[1]) - limit
+if limit > 0 and over > 0 then
+  for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, over)) do
+    if h ~= ARGV[2] and #evict < over then evict[#evict + 1] = h end
+  end
+end
+return {added, evict}
 `
 
 // patchSrc applies a session.Patch to a live session: the update-only half
@@ -129,6 +181,7 @@ return 1
 // does not know the script yet. insertSrc and groupAddSrc run inside the
 // Create pipeline and are sent with EVAL; see Store.Create for why.
 var (
-	touchScript = redis.NewScript(touchSrc)
-	patchScript = redis.NewScript(patchSrc)
+	touchScript   = redis.NewScript(touchSrc)
+	patchScript   = redis.NewScript(patchSrc)
+	migrateScript = redis.NewScript(migrateGroupLua)
 )

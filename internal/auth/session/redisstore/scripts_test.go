@@ -10,6 +10,7 @@ var scriptSources = map[string]string{
 	"touch":    touchSrc,
 	"insert":   insertSrc,
 	"groupAdd": groupAddSrc,
+	"migrate":  migrateGroupLua,
 	"patch":    patchSrc,
 }
 

@@ -69,7 +69,7 @@ func (s *Store) sessionKey(handle string) string {
 	return s.prefix + "s:" + handle
 }
 
-// groupKey is the key of the set that indexes group. The group is a user id
+// groupKey is the key of the sorted set that indexes group. The group is a user id
 // in most apps; its digest keeps personal data out of key names (which show
 // up in SCAN, MONITOR and slow logs) and bounds the key length.
 func (s *Store) groupKey(group string) string {
@@ -77,29 +77,19 @@ func (s *Store) groupKey(group string) string {
 	return s.prefix + "g:" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// short is the prefix of a handle that errors carry: enough to find the
-// session in the logs, not enough to look it up in Redis.
-func short(handle string) string {
-	const n = 8
-	if len(handle) > n {
-		return handle[:n]
-	}
-	return handle
-}
-
 // Delete removes a session and its index entry in one round trip. DEL and
-// SREM are separate commands in a pipeline, never one multi-key command: the
+// ZREM are separate commands in a pipeline, never one multi-key command: the
 // two keys may live on different Cluster nodes.
 func (s *Store) Delete(ctx context.Context, ref session.Ref) error {
 	pipe := s.client.Pipeline()
 	pipe.Del(ctx, s.sessionKey(ref.Handle))
 	if ref.Group != "" {
-		pipe.SRem(ctx, s.groupKey(ref.Group), ref.Handle)
+		pipe.ZRem(ctx, s.groupKey(ref.Group), ref.Handle)
 	}
 	// Exec returns the first error of any command, not only of the
 	// connection, so a refused DEL (ACL, OOM) is never taken for success.
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis delete %s: %w", short(ref.Handle), err)
+		return fmt.Errorf("redis delete %s: %w", session.ShortHandle(ref.Handle), err)
 	}
 	return nil
 }

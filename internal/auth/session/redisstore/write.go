@@ -12,10 +12,13 @@ import (
 )
 
 // Create stores rec under handle in one round trip: a pipeline of the
-// insert script on the new key, the group-add script on rec.Group's set,
-// and, when replaces.Handle is set, DEL of the old key and SREM of it from
-// replaces.Group's set. Every command touches one key, so on Cluster
-// go-redis splits the pipeline by node and sends the parts in parallel.
+// insert script on the new key, the group-add script on rec.Group's index,
+// and, when opts.Replaces.Handle is set, DEL of the old key and ZREM of it
+// from its group's index (the group-add script removes it itself when the
+// group is the same). Every command touches one key, so on Cluster go-redis
+// splits the pipeline by node and sends the parts in parallel. Past
+// opts.GroupLimit the sessions the group-add script picks are deleted in a
+// second round trip: DEL of each, then ZREM of them all.
 //
 // The scripts go out as EVAL, not EVALSHA. A NOSCRIPT error in a pipeline is
 // only seen after Exec, when the DEL of the old session has already run;
@@ -27,81 +30,155 @@ import (
 // have run. Create then returns the error and the caller issues no cookie
 // for the new handle, so the worst a half-done Create leaves is a record
 // nobody can reach, which its TTL collects, or the old session deleted,
-// which is a logout.
+// which is a logout. A failed eviction leaves the group over its limit
+// until the next login; on Cluster, a node that fails between the DEL of an
+// evicted session and its ZREM can leave that session live but unlisted
+// until its deadline.
 //
 // The handle is the digest of 256 random bits, so ErrExists means a bug (a
 // handle reused), not bad luck. If it happens, the insert writes nothing,
-// the old session is still deleted (the caller was leaving it), and if the
-// group-add put the handle into rec.Group's set, a second command takes it
-// out again, so that the index never lists another session under this
-// group (and DeleteGroup never deletes it).
+// the old session is still deleted (the caller was leaving it), nothing is
+// evicted, and if the group-add put the handle into rec.Group's index, a
+// second command takes it out again, so that the index never lists another
+// session under this group (and DeleteGroup never deletes it).
 //
 // A record whose ExpireAt is not after the store's clock is not stored:
 // Create returns nil, as if it had been stored and expired at once, and
 // only deletes the session it replaces.
-func (s *Store) Create(ctx context.Context, handle string, rec *session.Record, replaces session.Ref) error {
+func (s *Store) Create(ctx context.Context, handle string, rec *session.Record, opts session.CreateOptions) ([]string, error) {
+	old := opts.Replaces
 	switch {
 	case rec == nil:
-		return fmt.Errorf("redis create %s: nil record", short(handle))
+		return nil, fmt.Errorf("redis create %s: nil record", session.ShortHandle(handle))
 	case handle == "":
-		return errors.New("redis create: empty handle")
-	case replaces.Handle == handle:
-		return fmt.Errorf("redis create %s: a session cannot replace itself", short(handle))
+		return nil, errors.New("redis create: empty handle")
+	case old.Handle == handle:
+		return nil, fmt.Errorf("redis create %s: a session cannot replace itself", session.ShortHandle(handle))
 	}
-	live := rec.ExpireAt.After(s.now())
+	now := millis(s.now())
+	live := millis(rec.ExpireAt) > now
 
 	pipe := s.client.Pipeline()
 	var insert, groupAdd *redis.Cmd
+	sameGroup := live && rec.Group != "" && old.Group == rec.Group
 	if live {
-		insert = pipe.Eval(ctx, insertSrc, []string{s.sessionKey(handle)}, recordArgs(rec)...)
+		insert = pipe.Eval(ctx, insertSrc, []string{s.sessionKey(handle)}, append([]any{now}, recordArgs(rec)...)...)
 		if rec.Group != "" {
-			// The index must outlive the session even after idle touches
-			// move its ExpireAt up to Expires.
-			deadline := max(millis(rec.Expires), millis(rec.ExpireAt))
-			groupAdd = pipe.Eval(ctx, groupAddSrc, []string{s.groupKey(rec.Group)}, handle, deadline)
+			replaced := ""
+			if sameGroup {
+				replaced = old.Handle
+			}
+			groupAdd = pipe.Eval(ctx, groupAddSrc, []string{s.groupKey(rec.Group)},
+				now, handle, millis(deadline(rec)), max(opts.GroupLimit, 0), replaced)
 		}
 	}
-	if replaces.Handle != "" {
-		pipe.Del(ctx, s.sessionKey(replaces.Handle))
-		if replaces.Group != "" {
-			pipe.SRem(ctx, s.groupKey(replaces.Group), replaces.Handle)
+	if old.Handle != "" {
+		pipe.Del(ctx, s.sessionKey(old.Handle))
+		if old.Group != "" && !sameGroup {
+			pipe.ZRem(ctx, s.groupKey(old.Group), old.Handle)
 		}
 	}
 	// Exec returns the first error of any command, not only of the
 	// connection, so no failed write is ever reported as success.
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis create %s: %w", short(handle), err)
+		return nil, fmt.Errorf("redis create %s: %w", session.ShortHandle(handle), err)
 	}
 	if !live {
-		return nil
+		return nil, nil
 	}
 	inserted, err := insert.Int()
 	if err != nil {
-		return fmt.Errorf("redis create %s: %w", short(handle), err)
+		return nil, fmt.Errorf("redis create %s: %w", session.ShortHandle(handle), err)
 	}
-	if inserted == 1 {
-		return nil
+	added, evict, err := groupAddReply(groupAdd)
+	if err != nil {
+		return nil, fmt.Errorf("redis create %s: %w", session.ShortHandle(handle), err)
 	}
-	err = fmt.Errorf("redis create %s: %w", short(handle), session.ErrExists)
-	if groupAdd != nil {
-		if added, _ := groupAdd.Int(); added == 1 {
-			if undo := s.client.SRem(ctx, s.groupKey(rec.Group), handle).Err(); undo != nil {
+	if inserted != 1 {
+		err = fmt.Errorf("redis create %s: %w", session.ShortHandle(handle), session.ErrExists)
+		if added {
+			if undo := s.client.ZRem(ctx, s.groupKey(rec.Group), handle).Err(); undo != nil {
 				err = errors.Join(err, fmt.Errorf("undo group add: %w", undo))
 			}
 		}
+		return nil, err
 	}
-	return err
+	if len(evict) == 0 {
+		return nil, nil
+	}
+	if err := s.evict(ctx, rec.Group, evict); err != nil {
+		return nil, fmt.Errorf("redis create %s: %w", session.ShortHandle(handle), err)
+	}
+	return evict, nil
 }
 
-// recordArgs are the ARGV of insertSrc for rec: its ExpireAt, then the
-// fields of its hash as documented in the package comment.
+// groupAddReply reads the group-add script's {added, {handles}}; a nil cmd
+// (no group) is "not added, nothing to evict".
+func groupAddReply(cmd *redis.Cmd) (added bool, evict []string, err error) {
+	if cmd == nil {
+		return false, nil, nil
+	}
+	reply, err := cmd.Slice()
+	if err != nil {
+		return false, nil, err
+	}
+	n, ok1 := reply[0].(int64)
+	list, ok2 := reply[1].([]any)
+	if len(reply) != 2 || !ok1 || !ok2 {
+		return false, nil, fmt.Errorf("group-add script: unexpected reply %v", reply)
+	}
+	for _, h := range list {
+		str, ok := h.(string)
+		if !ok {
+			return false, nil, fmt.Errorf("group-add script: handle %v is not a string", h)
+		}
+		evict = append(evict, str)
+	}
+	return n == 1, evict, nil
+}
+
+// evict deletes sessions the group-add script picked: their records first,
+// then their index entries, in one pipeline.
+func (s *Store) evict(ctx context.Context, group string, handles []string) error {
+	pipe := s.client.Pipeline()
+	members := make([]any, len(handles))
+	for i, h := range handles {
+		pipe.Del(ctx, s.sessionKey(h))
+		members[i] = h
+	}
+	pipe.ZRem(ctx, s.groupKey(group), members...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("evict %d over the group limit: %w", len(handles), err)
+	}
+	return nil
+}
+
+// deadline is how long a record's index entry must last: the later of its
+// absolute deadline and its ExpireAt (idle touches move ExpireAt up to
+// Expires, never beyond, but the index does not rely on that).
+func deadline(rec *session.Record) time.Time {
+	if rec.ExpireAt.After(rec.Expires) {
+		return rec.ExpireAt
+	}
+	return rec.Expires
+}
+
+// recordArgs are the field, value pairs of the hash that holds rec, as
+// documented in the package comment, after its ExpireAt (insertSrc's ARGV
+// from the second on).
 func recordArgs(rec *session.Record) []any {
-	args := make([]any, 0, 1+2*(6+len(rec.Values)))
+	args := make([]any, 0, 1+2*(8+len(rec.Values)))
 	args = append(args, millis(rec.ExpireAt),
 		"c", millis(rec.Created),
 		"e", millis(rec.Expires),
 		"s", millis(rec.LastSeen),
 		"x", millis(rec.ExpireAt))
+	if !rec.AuthTime.IsZero() {
+		args = append(args, "a", millis(rec.AuthTime))
+	}
+	if p, ok := persistenceField[rec.Persistence]; ok {
+		args = append(args, "p", p)
+	}
 	if rec.Group != "" {
 		args = append(args, "g", rec.Group)
 	}
@@ -123,7 +200,7 @@ func recordArgs(rec *session.Record) []any {
 // holds it, as in Load.
 func (s *Store) Patch(ctx context.Context, handle string, p *session.Patch) error {
 	if p == nil {
-		return fmt.Errorf("redis patch %s: nil patch", short(handle))
+		return fmt.Errorf("redis patch %s: nil patch", session.ShortHandle(handle))
 	}
 	args := make([]any, 0, 4+2*len(p.Set)+len(p.Del))
 	args = append(args, millis(s.now()), optMillis(p.LastSeen), optMillis(p.ExpireAt), len(p.Set))
@@ -135,10 +212,10 @@ func (s *Store) Patch(ctx context.Context, handle string, p *session.Patch) erro
 	}
 	found, err := patchScript.Run(ctx, s.client, []string{s.sessionKey(handle)}, args...).Int()
 	if err != nil {
-		return fmt.Errorf("redis patch %s: %w", short(handle), err)
+		return fmt.Errorf("redis patch %s: %w", session.ShortHandle(handle), err)
 	}
 	if found == 0 {
-		return fmt.Errorf("redis patch %s: %w", short(handle), session.ErrNotFound)
+		return fmt.Errorf("redis patch %s: %w", session.ShortHandle(handle), session.ErrNotFound)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hexchi/starter/internal/auth/session"
 )
 
@@ -25,7 +27,7 @@ func TestCreateInvalid(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := e.store.Create(t.Context(), tc.handle, tc.rec, tc.replaces); err == nil {
+			if _, err := e.store.Create(t.Context(), tc.handle, tc.rec, session.CreateOptions{Replaces: tc.replaces}); err == nil {
 				t.Fatal("Create: err = nil, want an error")
 			}
 			if keys := e.m.Keys(); len(keys) != 0 {
@@ -57,7 +59,7 @@ func TestCreateExists(t *testing.T) {
 			existing := liveRecord(e.Now(), tc.existingGroup)
 			h := e.mustCreate(t, existing)
 
-			err := e.store.Create(t.Context(), h, liveRecord(e.Now(), tc.newGroup), session.Ref{})
+			_, err := e.store.Create(t.Context(), h, liveRecord(e.Now(), tc.newGroup), session.CreateOptions{})
 			if !errors.Is(err, session.ErrExists) {
 				t.Fatalf("Create of a taken handle: err = %v, want ErrExists", err)
 			}
@@ -68,7 +70,7 @@ func TestCreateExists(t *testing.T) {
 			if tc.newGroup == "" {
 				return
 			}
-			members, _ := e.m.Members(e.store.groupKey(tc.newGroup))
+			members, _ := e.m.ZMembers(e.store.groupKey(tc.newGroup))
 			if slices.Contains(members, h) != tc.wantInNew {
 				t.Errorf("handle in %q's set = %v, want %v", tc.newGroup, !tc.wantInNew, tc.wantInNew)
 			}
@@ -94,7 +96,7 @@ func TestCreateExpired(t *testing.T) {
 			rec := liveRecord(e.Now(), "g1")
 			rec.ExpireAt = e.Now().Add(tc.expireAt)
 
-			if err := e.store.Create(t.Context(), newHandle(), rec, session.Ref{Handle: old, Group: "g1"}); err != nil {
+			if _, err := e.store.Create(t.Context(), newHandle(), rec, session.CreateOptions{Replaces: session.Ref{Handle: old, Group: "g1"}}); err != nil {
 				t.Fatalf("Create: %v", err)
 			}
 			if keys := e.m.Keys(); len(keys) != 0 {
@@ -130,7 +132,7 @@ func TestDelete(t *testing.T) {
 				t.Errorf("Load of the other session: %v", err)
 			}
 			if tc.group != "" {
-				members, _ := e.m.Members(e.store.groupKey(tc.group))
+				members, _ := e.m.ZMembers(e.store.groupKey(tc.group))
 				if !slices.Equal(members, []string{keep}) {
 					t.Errorf("group members = %q, want [%s]", members, keep)
 				}
@@ -156,10 +158,10 @@ func TestCommandErrors(t *testing.T) {
 			return err
 		}},
 		{"CreateInBrokenGroup", func(t *testing.T, e *env, _ string) error {
-			return e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "broken"), session.Ref{})
+			return createErr(e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "broken"), session.CreateOptions{}))
 		}},
 		{"CreateReplacingInBrokenGroup", func(t *testing.T, e *env, _ string) error {
-			return e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), ""), session.Ref{Handle: newHandle(), Group: "broken"})
+			return createErr(e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), ""), session.CreateOptions{Replaces: session.Ref{Handle: newHandle(), Group: "broken"}}))
 		}},
 		{"Patch", func(t *testing.T, e *env, h string) error {
 			return e.store.Patch(t.Context(), h, &session.Patch{Set: map[string][]byte{"a": []byte(`1`)}})
@@ -176,11 +178,10 @@ func TestCommandErrors(t *testing.T) {
 			return err
 		}},
 		{"DeleteGroupWithBrokenMember", func(t *testing.T, e *env, h string) error {
-			// A member whose session is gone comes first (miniredis
-			// returns members sorted, and '-' sorts before base64url
-			// letters): its HGET answers redis.Nil, which must not hide
-			// the WRONGTYPE behind it.
-			if err := e.client.SAdd(t.Context(), e.store.groupKey("g1"), "-gone", h).Err(); err != nil {
+			// A member whose session is gone comes first (the lowest
+			// score): its HGET answers redis.Nil, which must not hide the
+			// WRONGTYPE behind it.
+			if err := e.client.ZAdd(t.Context(), e.store.groupKey("g1"), redis.Z{Score: 1, Member: "-gone"}, redis.Z{Score: 2, Member: h}).Err(); err != nil {
 				t.Fatal(err)
 			}
 			_, err := e.store.DeleteGroup(t.Context(), "g1", "")

@@ -17,8 +17,8 @@ import (
 // refuses: every check after it would be meaningless.
 func mustCreate(t *testing.T, st session.Store, handle string, rec *session.Record) {
 	t.Helper()
-	if err := st.Create(t.Context(), handle, rec, session.Ref{}); err != nil {
-		t.Fatalf("Create(%s) of a new, live record = %v, want nil", short(handle), err)
+	if _, err := st.Create(t.Context(), handle, rec, session.CreateOptions{}); err != nil {
+		t.Fatalf("Create(%s) of a new, live record = %v, want nil", session.ShortHandle(handle), err)
 	}
 }
 
@@ -28,10 +28,10 @@ func mustLoad(t *testing.T, st session.Store, handle, why string) *session.Recor
 	t.Helper()
 	rec, err := st.Load(t.Context(), handle, session.Touch{})
 	if err != nil {
-		t.Fatalf("%s: Load(%s) = %v, want the record", why, short(handle), err)
+		t.Fatalf("%s: Load(%s) = %v, want the record", why, session.ShortHandle(handle), err)
 	}
 	if rec == nil {
-		t.Fatalf("%s: Load(%s) returned a nil record and a nil error", why, short(handle))
+		t.Fatalf("%s: Load(%s) returned a nil record and a nil error", why, session.ShortHandle(handle))
 	}
 	return rec
 }
@@ -43,9 +43,9 @@ func wantNotFound(t *testing.T, st session.Store, handle, why string) {
 	_, err := st.Load(t.Context(), handle, session.Touch{})
 	switch {
 	case err == nil:
-		t.Errorf("%s: Load(%s) returned the record (nil error), want ErrNotFound", why, short(handle))
+		t.Errorf("%s: Load(%s) returned the record (nil error), want ErrNotFound", why, session.ShortHandle(handle))
 	case !errors.Is(err, session.ErrNotFound):
-		t.Errorf("%s: Load(%s) error = %v, want ErrNotFound", why, short(handle), err)
+		t.Errorf("%s: Load(%s) error = %v, want ErrNotFound", why, session.ShortHandle(handle), err)
 	}
 }
 
@@ -107,11 +107,15 @@ func diffRecord(got, want *session.Record) string {
 		{"Expires", got.Expires, want.Expires},
 		{"LastSeen", got.LastSeen, want.LastSeen},
 		{"ExpireAt", got.ExpireAt, want.ExpireAt},
+		{"AuthTime", got.AuthTime, want.AuthTime},
 	}
 	for _, f := range times {
 		if !sameMilli(f.got, f.want) {
 			d = append(d, fmt.Sprintf("  %s = %s, want %s", f.name, stamp(f.got), stamp(f.want)))
 		}
+	}
+	if got.Persistence != want.Persistence {
+		d = append(d, fmt.Sprintf("  Persistence = %d, want %d", got.Persistence, want.Persistence))
 	}
 	if got.Group != want.Group {
 		d = append(d, fmt.Sprintf("  Group = %q, want %q", got.Group, want.Group))
@@ -169,7 +173,7 @@ func show(b []byte) string {
 func shorts(handles []string) string {
 	s := make([]string, len(handles))
 	for i, h := range handles {
-		s[i] = short(h)
+		s[i] = session.ShortHandle(h)
 	}
 	return "[" + strings.Join(s, " ") + "]"
 }

@@ -23,7 +23,8 @@ func (s suite) contextCancelled(t *testing.T) {
 			return err
 		},
 		"Create": func(ctx context.Context, st session.Store, live session.Ref) error {
-			return st.Create(ctx, newHandle(), s.record(live.Group), live)
+			_, err := st.Create(ctx, newHandle(), s.record(live.Group), session.CreateOptions{Replaces: live, GroupLimit: 1})
+			return err
 		},
 		"Patch": func(ctx context.Context, st session.Store, live session.Ref) error {
 			return st.Patch(ctx, live.Handle, &session.Patch{Set: map[string][]byte{"cart": []byte(`[1]`)}})

@@ -40,7 +40,7 @@ func (s suite) pastExpiryDeletes(t *testing.T) {
 			handle, group := newHandle(), newGroup()
 			rec := s.record(group)
 			rec.ExpireAt = at
-			if err := st.Create(t.Context(), handle, rec, session.Ref{}); err != nil {
+			if _, err := st.Create(t.Context(), handle, rec, session.CreateOptions{}); err != nil {
 				t.Errorf("Create with ExpireAt %s = %v, want nil: a past expiry means delete, which is no error", name, err)
 			}
 			why := "Create with ExpireAt " + name + " must store nothing, but the record is there"

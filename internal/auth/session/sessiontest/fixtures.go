@@ -11,9 +11,11 @@ import (
 	"github.com/hexchi/starter/internal/auth/session"
 )
 
-// Expiry distances for the subtests that cross an expiry. A real Redis
-// sleeps through them, so they are short; the 100 ms between shortTTL and
-// crossTTL absorbs network latency and Redis's millisecond granularity.
+// Expiry distances for the subtests that cross an expiry, on the suite's
+// clock: no test sleeps through them. They are short because miniredis and
+// the memory store expire keys as the clock moves, and the 100 ms between
+// shortTTL and crossTTL keeps "just before" and "just after" apart at
+// millisecond precision.
 const (
 	// shortTTL is how far ahead of now a record that must die expires.
 	shortTTL = 200 * time.Millisecond
@@ -54,12 +56,14 @@ func (s suite) now() time.Time {
 func (s suite) record(group string) *session.Record {
 	now := s.now()
 	return &session.Record{
-		Created:   now.Add(-time.Minute),
-		Expires:   now.Add(time.Hour),
-		LastSeen:  now.Add(-time.Minute),
-		ExpireAt:  now.Add(30 * time.Minute),
-		Group:     group,
-		UserAgent: "Mozilla/5.0 (X11; Linux x86_64) sessiontest",
+		Created:     now.Add(-time.Minute),
+		Expires:     now.Add(time.Hour),
+		LastSeen:    now.Add(-time.Minute),
+		ExpireAt:    now.Add(30 * time.Minute),
+		AuthTime:    now.Add(-2 * time.Minute),
+		Persistence: session.PersistUntilExpiry,
+		Group:       group,
+		UserAgent:   "Mozilla/5.0 (X11; Linux x86_64) sessiontest",
 		Values: map[string][]byte{
 			"user":  []byte(`{"id":42,"name":"demo"}`),
 			"theme": []byte(`"dark"`),
@@ -101,14 +105,4 @@ func cloneRecord(r *session.Record) *session.Record {
 		c.Values[k] = bytes.Clone(v)
 	}
 	return &c
-}
-
-// short is the start of a handle, enough to tell handles apart in a
-// failure message.
-func short(handle string) string {
-	const n = 8
-	if len(handle) > n {
-		return handle[:n]
-	}
-	return handle
 }

@@ -26,59 +26,69 @@ import (
 const mutantEnv = "SESSIONTEST_MUTANT"
 
 var mutants = map[string]struct {
-	wrap     func(*memstore.Store) session.Store
+	wrap     func(s *memstore.Store, now func() time.Time) session.Store
 	caughtBy string // the suite's subtest that must fail
 	says     string // a piece of its failure message
 }{
 	"Create overwrites": {
-		wrap:     func(s *memstore.Store) session.Store { return createOverwrites{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return createOverwrites{s} },
 		caughtBy: "InsertOnly",
 		says:     "Create over a live record returned nil, want session: record exists",
 	},
 	"Patch creates": {
-		wrap:     func(s *memstore.Store) session.Store { return patchCreates{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return patchCreates{s} },
 		caughtBy: "UpdateOnly",
 		says:     "created one; Patch must be update-only",
 	},
 	"Patch rewrites every value": {
-		wrap:     func(s *memstore.Store) session.Store { return patchRewrites{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return patchRewrites{s} },
 		caughtBy: "PatchMerge",
 		says:     `Values["gamma"] is missing`,
 	},
 	"past expiry kept forever": {
-		wrap:     func(s *memstore.Store) session.Store { return pastExpiryKept{s} },
+		wrap:     func(s *memstore.Store, now func() time.Time) session.Store { return pastExpiryKept{s, now} },
 		caughtBy: "PastExpiryDeletes",
 		says:     "must store nothing, but the record is there",
 	},
 	"expiry ignored": {
-		wrap:     func(s *memstore.Store) session.Store { return expiryIgnored{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return expiryIgnored{s} },
 		caughtBy: "Expiry",
 		says:     "has come is dead, but the store still returns it",
 	},
 	"replaces ignored": {
-		wrap:     func(s *memstore.Store) session.Store { return replacesIgnored{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return replacesIgnored{s} },
 		caughtBy: "PatchAfterLogin",
 		says:     "the old handle after login",
 	},
 	"touch ignored": {
-		wrap:     func(s *memstore.Store) session.Store { return touchIgnored{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return touchIgnored{s} },
 		caughtBy: "Touch",
 		says:     "the record Load returned with the touch",
 	},
 	"context ignored": {
-		wrap:     func(s *memstore.Store) session.Store { return contextIgnored{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return contextIgnored{s} },
 		caughtBy: "ContextCancelled",
 		says:     "Load with a cancelled context returned nil",
 	},
 	"group listed newest first": {
-		wrap:     func(s *memstore.Store) session.Store { return listUnsorted{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return listUnsorted{s} },
 		caughtBy: "GroupIndex",
 		says:     "oldest Created first",
 	},
 	"DeleteGroup ignores except": {
-		wrap:     func(s *memstore.Store) session.Store { return exceptIgnored{s} },
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return exceptIgnored{s} },
 		caughtBy: "GroupIndex",
 		says:     "DeleteGroup deleted the member it was told to keep",
+	},
+	"group limit ignored": {
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return limitIgnored{s} },
+		caughtBy: "GroupLimit",
+		says:     "the member with the earliest deadline must end at the limit",
+	},
+	"login time dropped": {
+		wrap:     func(s *memstore.Store, _ func() time.Time) session.Store { return authTimeDropped{s} },
+		caughtBy: "RoundTrip",
+		says:     "AuthTime = zero time",
 	},
 }
 
@@ -114,21 +124,22 @@ func runMutant(t *testing.T, name string) {
 	if !ok {
 		t.Fatalf("%s=%q names no mutant", mutantEnv, name)
 	}
+	clock := sessiontest.NewClock(time.Date(2026, 3, 14, 15, 9, 26, 535_000_000, time.UTC))
 	sessiontest.Run(t, sessiontest.Harness{
-		New:     func(*testing.T) session.Store { return m.wrap(memstore.New()) },
-		Now:     time.Now,
-		Advance: func(_ *testing.T, d time.Duration) { time.Sleep(d) },
+		New:     func(*testing.T) session.Store { return m.wrap(memstore.New(memstore.WithClock(clock.Now)), clock.Now) },
+		Now:     clock.Now,
+		Advance: func(_ *testing.T, d time.Duration) { clock.Advance(d) },
 	})
 }
 
 // createOverwrites upserts: a Create lands on a live record.
 type createOverwrites struct{ *memstore.Store }
 
-func (m createOverwrites) Create(ctx context.Context, handle string, rec *session.Record, replaces session.Ref) error {
+func (m createOverwrites) Create(ctx context.Context, handle string, rec *session.Record, opts session.CreateOptions) ([]string, error) {
 	if err := m.Delete(ctx, session.Ref{Handle: handle}); err != nil {
-		return err
+		return nil, err
 	}
-	return m.Store.Create(ctx, handle, rec, replaces)
+	return m.Store.Create(ctx, handle, rec, opts)
 }
 
 // patchCreates upserts: a Patch of a deleted session writes it back.
@@ -138,7 +149,8 @@ func (m patchCreates) Patch(ctx context.Context, handle string, p *session.Patch
 	err := m.Store.Patch(ctx, handle, p)
 	if errors.Is(err, session.ErrNotFound) {
 		rec := &session.Record{LastSeen: p.LastSeen, ExpireAt: p.ExpireAt, Values: p.Set}
-		return m.Create(ctx, handle, rec, session.Ref{})
+		_, err := m.Create(ctx, handle, rec, session.CreateOptions{})
+		return err
 	}
 	return err
 }
@@ -166,19 +178,22 @@ var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // pastExpiryKept is scs's goredisstore: an expiry in the past becomes no
 // expiry at all.
-type pastExpiryKept struct{ *memstore.Store }
+type pastExpiryKept struct {
+	*memstore.Store
+	now func() time.Time
+}
 
-func (m pastExpiryKept) Create(ctx context.Context, handle string, rec *session.Record, replaces session.Ref) error {
-	if !rec.ExpireAt.After(time.Now()) {
+func (m pastExpiryKept) Create(ctx context.Context, handle string, rec *session.Record, opts session.CreateOptions) ([]string, error) {
+	if !rec.ExpireAt.After(m.now()) {
 		r := *rec
 		r.ExpireAt = forever
 		rec = &r
 	}
-	return m.Store.Create(ctx, handle, rec, replaces)
+	return m.Store.Create(ctx, handle, rec, opts)
 }
 
 func (m pastExpiryKept) Patch(ctx context.Context, handle string, p *session.Patch) error {
-	if !p.ExpireAt.IsZero() && !p.ExpireAt.After(time.Now()) {
+	if !p.ExpireAt.IsZero() && !p.ExpireAt.After(m.now()) {
 		q := *p
 		q.ExpireAt = forever
 		p = &q
@@ -190,17 +205,18 @@ func (m pastExpiryKept) Patch(ctx context.Context, handle string, p *session.Pat
 // whose inverted check returned expired sessions.
 type expiryIgnored struct{ *memstore.Store }
 
-func (m expiryIgnored) Create(ctx context.Context, handle string, rec *session.Record, replaces session.Ref) error {
+func (m expiryIgnored) Create(ctx context.Context, handle string, rec *session.Record, opts session.CreateOptions) ([]string, error) {
 	r := *rec
 	r.ExpireAt = forever
-	return m.Store.Create(ctx, handle, &r, replaces)
+	return m.Store.Create(ctx, handle, &r, opts)
 }
 
 // replacesIgnored leaves the old session in place at login.
 type replacesIgnored struct{ *memstore.Store }
 
-func (m replacesIgnored) Create(ctx context.Context, handle string, rec *session.Record, _ session.Ref) error {
-	return m.Store.Create(ctx, handle, rec, session.Ref{})
+func (m replacesIgnored) Create(ctx context.Context, handle string, rec *session.Record, opts session.CreateOptions) ([]string, error) {
+	opts.Replaces = session.Ref{}
+	return m.Store.Create(ctx, handle, rec, opts)
 }
 
 // touchIgnored never refreshes the idle deadline.
@@ -231,4 +247,22 @@ type exceptIgnored struct{ *memstore.Store }
 
 func (m exceptIgnored) DeleteGroup(ctx context.Context, group, _ string) (int, error) {
 	return m.Store.DeleteGroup(ctx, group, "")
+}
+
+// limitIgnored never ends a session for the group limit.
+type limitIgnored struct{ *memstore.Store }
+
+func (m limitIgnored) Create(ctx context.Context, handle string, rec *session.Record, opts session.CreateOptions) ([]string, error) {
+	opts.GroupLimit = 0
+	return m.Store.Create(ctx, handle, rec, opts)
+}
+
+// authTimeDropped forgets when the session logged in, as a store written
+// before the field existed would.
+type authTimeDropped struct{ *memstore.Store }
+
+func (m authTimeDropped) Create(ctx context.Context, handle string, rec *session.Record, opts session.CreateOptions) ([]string, error) {
+	r := *rec
+	r.AuthTime = time.Time{}
+	return m.Store.Create(ctx, handle, &r, opts)
 }

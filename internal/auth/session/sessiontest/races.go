@@ -137,7 +137,7 @@ func (s suite) patchAfterLogin(t *testing.T) {
 			rec := s.otherRecord()
 			rec.Group = to
 			want := cloneRecord(rec)
-			if err := st.Create(t.Context(), renewed, rec, session.Ref{Handle: old, Group: from}); err != nil {
+			if _, err := st.Create(t.Context(), renewed, rec, session.CreateOptions{Replaces: session.Ref{Handle: old, Group: from}}); err != nil {
 				t.Fatalf("Create replacing the old handle (login) = %v, want nil", err)
 			}
 			p := &session.Patch{Set: map[string][]byte{"cart": []byte(`[7]`)}, LastSeen: s.now(), ExpireAt: inflight.ExpireAt}
@@ -177,7 +177,7 @@ func (s suite) concurrentMix(t *testing.T) {
 	for _, group := range groups {
 		for _, handle := range listed(t, st, group) {
 			if rec, err := st.Load(t.Context(), handle, session.Touch{}); err == nil && rec.Group != group {
-				t.Errorf("ListGroup(%q) lists %s, whose record is in group %q", group, short(handle), rec.Group)
+				t.Errorf("ListGroup(%q) lists %s, whose record is in group %q", group, session.ShortHandle(handle), rec.Group)
 			}
 		}
 	}
@@ -197,7 +197,7 @@ func (s suite) mixedOp(t *testing.T, st session.Store, op int, handle, group str
 		call = "Create"
 		rec := s.record(group)
 		rec.Values["owner"] = []byte(strconv.Quote(handle))
-		err = st.Create(ctx, handle, rec, session.Ref{})
+		_, err = st.Create(ctx, handle, rec, session.CreateOptions{})
 		allowed = append(allowed, session.ErrExists)
 	case 1, 2:
 		call = "Load"
@@ -205,7 +205,7 @@ func (s suite) mixedOp(t *testing.T, st session.Store, op int, handle, group str
 		var rec *session.Record
 		rec, err = st.Load(ctx, handle, touch)
 		if err == nil && string(rec.Values["owner"]) != strconv.Quote(handle) {
-			t.Errorf("Load(%s) returned the record of %s", short(handle), rec.Values["owner"])
+			t.Errorf("Load(%s) returned the record of %s", session.ShortHandle(handle), rec.Values["owner"])
 			return false
 		}
 		allowed = append(allowed, session.ErrNotFound)
@@ -228,6 +228,6 @@ func (s suite) mixedOp(t *testing.T, st session.Store, op int, handle, group str
 			return true
 		}
 	}
-	t.Errorf("%s(%s) among concurrent calls = %v, want one of %v", call, short(handle), err, allowed)
+	t.Errorf("%s(%s) among concurrent calls = %v, want one of %v", call, session.ShortHandle(handle), err, allowed)
 	return false
 }

@@ -15,15 +15,16 @@ func (s suite) roundTrip(t *testing.T) {
 	bare := s.record("")
 	bare.UserAgent = ""
 	bare.Values = nil
+	bare.AuthTime, bare.Persistence = time.Time{}, session.PersistDefault
 	metaLike := s.record(newGroup())
 	metaLike.Values = make(map[string][]byte, len(metaLikeNames))
 	for _, name := range metaLikeNames {
 		metaLike.Values[name] = []byte(`"an app value"`)
 	}
 	tests := map[string]*session.Record{
-		"every kind of value":                 rich,
-		"no group, user agent or values":      bare,
-		"value names that look like metadata": metaLike,
+		"every kind of value":                        rich,
+		"no group, user agent, values or login time": bare,
+		"value names that look like metadata":        metaLike,
 	}
 	for name, rec := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -90,7 +91,7 @@ func (s suite) insertOnly(t *testing.T) {
 		old := s.record(newGroup())
 		want := cloneRecord(old)
 		mustCreate(t, st, handle, old)
-		err := st.Create(t.Context(), handle, s.otherRecord(), session.Ref{})
+		_, err := st.Create(t.Context(), handle, s.otherRecord(), session.CreateOptions{})
 		wantErrIs(t, err, session.ErrExists, "Create over a live record")
 		wantRecord(t, mustLoad(t, st, handle, "the existing record"), want, "a refused Create changed the existing record")
 	})
@@ -105,7 +106,7 @@ func (s suite) insertOnly(t *testing.T) {
 		want := cloneRecord(old)
 		mustCreate(t, st, existing, old)
 		mustCreate(t, st, replaced, s.record(group))
-		err := st.Create(t.Context(), existing, s.otherRecord(), session.Ref{Handle: replaced, Group: group})
+		_, err := st.Create(t.Context(), existing, s.otherRecord(), session.CreateOptions{Replaces: session.Ref{Handle: replaced, Group: group}})
 		wantErrIs(t, err, session.ErrExists, "Create over a live record, replacing another")
 		wantRecord(t, mustLoad(t, st, existing, "the existing record"), want, "a refused Create changed the existing record")
 	})
@@ -118,7 +119,7 @@ func (s suite) insertOnly(t *testing.T) {
 		s.Advance(t, crossTTL)
 		fresh := s.otherRecord()
 		want := cloneRecord(fresh)
-		if err := st.Create(t.Context(), handle, fresh, session.Ref{}); err != nil {
+		if _, err := st.Create(t.Context(), handle, fresh, session.CreateOptions{}); err != nil {
 			t.Fatalf("Create over a record past its ExpireAt = %v, want nil: a dead record must not hold its handle", err)
 		}
 		wantRecord(t, mustLoad(t, st, handle, "the new record"), want, "Create over an expired record")
@@ -130,13 +131,14 @@ func (s suite) insertOnly(t *testing.T) {
 func (s suite) otherRecord() *session.Record {
 	now := s.now()
 	return &session.Record{
-		Created:   now,
-		Expires:   now.Add(2 * time.Hour),
-		LastSeen:  now,
-		ExpireAt:  now.Add(time.Hour),
-		Group:     newGroup(),
-		UserAgent: "curl/8.5.0",
-		Values:    map[string][]byte{"intruder": []byte(`true`)},
+		Created:     now,
+		Expires:     now.Add(2 * time.Hour),
+		LastSeen:    now,
+		ExpireAt:    now.Add(time.Hour),
+		Persistence: session.PersistBrowserSession,
+		Group:       newGroup(),
+		UserAgent:   "curl/8.5.0",
+		Values:      map[string][]byte{"intruder": []byte(`true`)},
 	}
 }
 

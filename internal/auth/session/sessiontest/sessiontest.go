@@ -1,8 +1,8 @@
 // Package sessiontest is the conformance suite for session.Store. Every
-// store runs it from its own tests (the memory store with a fake clock, the
-// Redis store against miniredis, a real Redis and Redis Cluster), so a store
-// that breaks a point of the contract fails where it is built, not in
-// production.
+// store runs it from its own tests (the memory store, the Redis store
+// against miniredis, a real Redis and Redis Cluster, all on a Clock the
+// suite moves), so a store that breaks a point of the contract fails where
+// it is built, not in production.
 //
 // The suite exists because session stores get exactly these points wrong:
 // the library hexchi ports had its memory store's expiry check inverted
@@ -43,20 +43,26 @@ import (
 //     or a cancelled request would still change sessions.
 //   - Times survive a round trip at millisecond precision at least. The
 //     suite builds every time from Now truncated to the millisecond.
-//   - The store resolves expiry within some 50 ms: the suite crosses an
-//     expiry by setting it 200 ms ahead and advancing 300 ms.
+//   - Time is the suite's: the store takes every decision about expiry with
+//     the clock behind Now (WithClock), and only Advance moves that clock.
+//     The suite never sleeps, so a slow or loaded machine cannot make it
+//     fail. A store on a real server (Redis) whose own clock collects keys
+//     gets a ServerClock, which stands far enough ahead of the server's
+//     time that the server never collects a key the store's clock still
+//     calls live; that its TTLs match the store's deadlines is for the
+//     store's own tests to check.
 //
 // Subtests run one after another, never in parallel, so an Advance in one
 // subtest never moves time under another. They name every handle and group
 // randomly, so runs against a shared server do not collide: "empty" in
 // New's doc means "holds none of the suite's names", which a shared Redis
-// does. A run advances the clock by some 2.3 seconds in all.
+// does.
 type Harness struct {
 	// New returns an empty store for one (sub)test; register cleanup with t.Cleanup.
 	New func(t *testing.T) session.Store
 	// Now is the store's clock: the suite builds record times from it.
 	Now func() time.Time
-	// Advance moves the store's clock forward by d (a real Redis: time.Sleep).
+	// Advance moves the store's clock forward by d (a Clock's Advance).
 	Advance func(t *testing.T, d time.Duration)
 }
 
@@ -85,6 +91,7 @@ func Run(t *testing.T, h Harness) {
 		{"Touch", s.touch},
 		{"TouchDeadline", s.touchDeadline},
 		{"GroupIndex", s.groupIndex},
+		{"GroupLimit", s.groupLimit},
 		{"ContextCancelled", s.contextCancelled},
 		{"ConcurrentMix", s.concurrentMix},
 	}
