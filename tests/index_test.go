@@ -58,6 +58,25 @@ func TestGroupIndexOnRedis(t *testing.T) {
 				clock.Advance(time.Hour)
 			}
 
+			// A session deleted behind the index's back (TTL, or a flush)
+			// drops out of the listing and of the index; on Cluster only
+			// after a second look, since a listing may race a Create.
+			live := newHandle()
+			if _, err := store.Create(t.Context(), live, record(clock.Now(), "pruned", time.Hour), session.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			gone := newHandle()
+			if _, err := store.Create(t.Context(), gone, record(clock.Now(), "pruned", time.Hour), session.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			rdb.Del(t.Context(), prefix+"s:"+gone)
+			if members, err := store.ListGroup(t.Context(), "pruned"); err != nil || len(members) != 1 || members[0].Handle != live {
+				t.Errorf("ListGroup with a record gone = %v, %v; want the live one only", members, err)
+			}
+			if n := indexLen("pruned"); n != 1 {
+				t.Errorf("the index keeps %d members after the listing, want the live one", n)
+			}
+
 			// An old index: a plain set, as the store wrote before.
 			var old []string
 			for range 2 {

@@ -12,7 +12,7 @@ import (
 type me struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
-	AuthAt  time.Time `json:"authAt"`
+	AuthAt  time.Time `json:"authAt,omitzero"` // zero for a session stored before login times were kept
 	Theme   string    `json:"theme,omitempty"`
 	Counter int       `json:"counter"` // 0 is a count like any other, so always sent
 }

@@ -26,7 +26,9 @@ func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError f
 	// after go-redis has retried the timed-out command.
 	var storeTimeout time.Duration
 	if rdb != nil {
-		store = redisstore.New(rdb, redisstore.WithKeyPrefix(cfg.Redis.KeyPrefix))
+		// go-redis's own client, not the wrapper: the store must see a
+		// Cluster for what it is.
+		store = redisstore.New(rdb.UniversalClient, redisstore.WithKeyPrefix(cfg.Redis.KeyPrefix))
 		storeTimeout = max(cfg.Redis.ReadTimeout, cfg.Redis.WriteTimeout)
 	}
 	s := cfg.Auth.Session

@@ -135,8 +135,19 @@ func (s *Session[D]) create(ctx context.Context, r *http.Request, now time.Time,
 	id := newID()
 	handle := handleOf(id)
 	evicted, err := m.store.Create(ctx, handle, &rec, CreateOptions{Replaces: old, GroupLimit: m.maxPerGroup})
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrEvictionFailed):
+		// The login is stored; only the cap is late. The next login of
+		// the group tries again.
+		m.log.WarnContext(ctx, "sessions past the group limit not ended", "session", ShortHandle(handle), "err", err)
+	case err != nil:
 		return m.storeError(ctx, "create", err)
+	}
+	if !s.login && auth && s.authAtLoad && group != s.groupAtLoad {
+		// Without Login the Manager cannot tell the new user's fields from
+		// the last one's, so the data goes along: a leak Login prevents.
+		m.log.WarnContext(ctx, "session changed group without Session.Login: the data of the previous group was kept",
+			"session", ShortHandle(handle))
 	}
 	kind := EventCreated
 	switch {

@@ -45,18 +45,23 @@
 //     flash cookie instead, so that no crowd of visitors or bots fills the
 //     store.
 //   - A new session lives InitialLifetime.
-//   - Login (or data that turns authenticated or changes group) moves the
-//     session to a new id, deletes the old one (the session-fixation
-//     defence), gives it a fresh Lifetime from now and records the time as
-//     its AuthTime: every login is a fresh one, also over a session that was
-//     logged in already. A login as another group (another user) starts from
-//     New(): nothing of one user survives into the next one's session.
-//     Login's remember argument picks the cookie: kept until the absolute
-//     deadline ("remember me"), or a browser-session cookie.
+//   - Login moves the session to a new id, deletes the old one (the
+//     session-fixation defence), gives it a fresh Lifetime from now and
+//     records the time as its AuthTime: every login is a fresh one, also
+//     over a session that was logged in already. A Login as another group
+//     (another user) starts from New(): nothing of one user survives into
+//     the next one's session. Login's remember argument picks the cookie:
+//     kept until the absolute deadline ("remember me"), or a browser-session
+//     cookie. Data that turns authenticated or changes group without Login
+//     is a login too (new id, fresh lifetime), but the Manager cannot tell
+//     the new user's fields from the last one's, so it keeps the data, and
+//     logs a warning when the group changed: use Login.
 //   - Renew moves the session to a new id on any other privilege change,
 //     keeping its deadline and AuthTime.
 //   - MaxSessionsPerGroup caps a group's sessions: a login past it ends the
-//     ones with the earliest deadlines (the oldest logins), each logged.
+//     ones with the earliest deadlines (the oldest logins), each logged. With
+//     an idle timeout, on Redis, a session that died of idleness may still
+//     count until its absolute deadline or the next listing of the group.
 //   - RequireRecentAuth lets only a session whose AuthTime is recent take a
 //     sensitive action (revoke another session, log out everywhere, change a
 //     password); the app asks for the password again otherwise.
@@ -81,7 +86,9 @@
 // connection is hijacked, for a WebSocket upgrade), so a redirect never
 // races the store write and a failed commit is answered with a 503. A
 // data-only change made later (a flash popped while rendering) is saved when
-// the handler returns. A change that needs a new cookie at that point
+// the handler returns, for a stored session: the flashes of a visitor
+// without one live in the flash cookie, which only the header can change,
+// so pop them before the first byte (render into a buffer). A change that needs a new cookie at that point
 // (create, login, renew, destroy) cannot take effect: it returns
 // ErrHeadersWritten and is logged, and so is a change that cannot be
 // encoded. A response with a 5xx status commits nothing. A client that hangs

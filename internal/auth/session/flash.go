@@ -1,6 +1,8 @@
 package session
 
 import (
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -30,10 +32,21 @@ const (
 
 var errFlashCookie = errors.New("invalid flash cookie")
 
-// flashKey derives the key that signs flash cookies from a cookie secret.
-// A key of its own keeps the two cookies apart: no flash cookie's signature
-// ever verifies as a session cookie's, or the other way round.
-func flashKey(secret []byte) []byte { return mac("hexchi flash cookie v1", secret) }
+// flashKeySalt is HKDF's salt for the flash cookie keys.
+const flashKeySalt = "hexchi session flash cookie v1"
+
+// flashKey derives the key that signs the flash cookie of cookieName from a
+// cookie secret, with HKDF-SHA256. A key of its own keeps the two cookies
+// apart: no flash cookie's signature verifies as a session cookie's, or the
+// other way round. HKDF rather than an HMAC of a fixed string under the
+// secret: that would be exactly what any @fastify/cookie signer sharing the
+// secret produces for that string, so signing it would hand out the key.
+// The cookie name in the info keeps two Managers' flash cookies apart.
+func flashKey(secret []byte, cookieName string) []byte {
+	// Key fails only for a key length beyond what HKDF-SHA256 can give.
+	k, _ := hkdf.Key(sha256.New, secret, []byte(flashKeySalt), cookieName, sha256.Size)
+	return k
+}
 
 // flashCookieName is the session cookie's name with a suffix, so that it
 // keeps a __Host- or __Secure- prefix and the rules that come with it.

@@ -110,6 +110,10 @@ func TestLoginAgainIsAFreshLogin(t *testing.T) {
 			if d := c.data(); d.A != "kept" {
 				t.Errorf("%s dropped the data: %+v", path, d)
 			}
+			warned := strings.Contains(e.logs.String(), "changed group without Session.Login")
+			if want := strings.HasPrefix(path, "/set-user"); warned != want {
+				t.Errorf("%s: warning about the kept data logged %v, want %v", path, warned, want)
+			}
 		})
 	}
 }

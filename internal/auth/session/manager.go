@@ -211,9 +211,6 @@ func New[D Data](opts Options[D]) (*Manager[D], error) {
 	if m.maxPerGroup < 0 {
 		return nil, fmt.Errorf("session: MaxSessionsPerGroup is %d, want 0 (no cap) or more", m.maxPerGroup)
 	}
-	for _, secret := range m.secrets {
-		m.flashKeys = append(m.flashKeys, flashKey(secret))
-	}
 	if opts.StoreTimeout > 0 {
 		m.store = timeoutStore{Store: m.store, d: opts.StoreTimeout}
 	}
@@ -229,6 +226,9 @@ func New[D Data](opts Options[D]) (*Manager[D], error) {
 	}
 	if err := m.cookie.check(); err != nil {
 		return nil, err
+	}
+	for _, secret := range m.secrets {
+		m.flashKeys = append(m.flashKeys, flashKey(secret, m.cookie.Name))
 	}
 	m.touchEvery = touchInterval(m.idle)
 	if m.errorHandler == nil {

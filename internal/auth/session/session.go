@@ -189,7 +189,7 @@ func (s *Session[D]) Login(remember bool, fill func(D)) error {
 // Renew moves the session to a new id when it is committed, keeping its
 // data and its deadline: call it on any privilege change. A login is Login;
 // a session whose data turns authenticated, or changes group, without it is
-// renewed anyway, as a login.
+// renewed anyway, as a login, but keeps its data (see Login).
 func (s *Session[D]) Renew() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -236,7 +236,10 @@ func (s *Session[D]) AddFlash(f Flash) {
 	s.flashesChanged = true
 }
 
-// PopFlashes returns the pending messages and removes them.
+// PopFlashes returns the pending messages and removes them. For a visitor
+// without a stored session they live in the flash cookie, which only the
+// response header can clear: pop them before the header goes out (render
+// into a buffer), or they show again and the change is logged as lost.
 func (s *Session[D]) PopFlashes() []Flash {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -21,6 +21,11 @@ var (
 	// "is it there?" gets no; the Manager also logs it and deletes the
 	// record, as it does with data the app's Decode rejects.
 	ErrCorrupt = fmt.Errorf("%w: record is corrupt", ErrNotFound)
+	// ErrEvictionFailed: Create stored the new record but could not end
+	// every session past CreateOptions.GroupLimit; the handles it returns
+	// are the ones it did end. The group stays over its limit until the
+	// next Create. The Manager logs it and goes on with the login.
+	ErrEvictionFailed = errors.New("session: ending sessions past the group limit failed")
 )
 
 // A Store keeps session records under their handles. The Manager never
@@ -68,10 +73,12 @@ type Store interface {
 	// If opts.GroupLimit > 0 and the group's index then holds more than
 	// GroupLimit members, the members with the earliest deadlines (never
 	// handle itself) are deleted, records and index entries, until it holds
-	// GroupLimit; Create returns their handles. With an idle timeout, a
-	// member that died of idleness may keep its index entry until its
-	// absolute deadline or the next ListGroup, and count toward the limit
-	// until then.
+	// GroupLimit; Create returns their handles. If that fails after the
+	// record is stored, Create returns the handles it did end and an error
+	// wrapping ErrEvictionFailed. With an idle timeout, a member that died
+	// of idleness may keep its index entry until its absolute deadline or
+	// the next ListGroup, and count toward the limit until then (the Redis
+	// store's index cannot follow idle touches, which write another key).
 	//
 	// On success the replaced record is gone and out of its index. The steps
 	// need not be atomic with each other (on Redis Cluster the records live

@@ -22,7 +22,8 @@ var memberFields = []string{"c", "e", "s", "x", "ua"}
 // the members whose deadline is still ahead, then one pipeline of HMGET, one
 // per member and each on one key. Members whose session is gone or past its
 // ExpireAt are then removed from the index with one ZREM, a third round trip
-// that is only paid when there is something to prune. A member whose hash is
+// that is only paid when there is something to prune (on Cluster a fourth
+// first checks that a missing record is still missing: see prune). A member whose hash is
 // corrupt is left out of the list but kept in the index, so that
 // DeleteGroup still deletes it.
 func (s *Store) ListGroup(ctx context.Context, group string) ([]session.Member, error) {
@@ -46,14 +47,16 @@ func (s *Store) ListGroup(ctx context.Context, group string) ([]session.Member, 
 	}
 
 	var members []session.Member
-	var dead []any
+	var gone, stale []string
 	for i, h := range handles {
 		rec, err := readMember(cmds[i].Val())
 		switch {
 		case err != nil:
 			continue // corrupt: see the doc comment
-		case rec == nil || !rec.ExpireAt.After(now):
-			dead = append(dead, h)
+		case rec == nil:
+			gone = append(gone, h)
+		case !rec.ExpireAt.After(now):
+			stale = append(stale, h)
 		default:
 			members = append(members, session.Member{
 				Handle:    h,
@@ -64,15 +67,44 @@ func (s *Store) ListGroup(ctx context.Context, group string) ([]session.Member, 
 			})
 		}
 	}
-	if len(dead) > 0 {
-		if err := s.client.ZRem(ctx, gkey, dead...).Err(); err != nil {
-			return nil, fmt.Errorf("redis list group: prune: %w", err)
-		}
+	if err := s.prune(ctx, gkey, gone, stale); err != nil {
+		return nil, fmt.Errorf("redis list group: prune: %w", err)
 	}
 	slices.SortFunc(members, func(a, b session.Member) int {
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Handle, b.Handle))
 	})
 	return members, nil
+}
+
+// prune removes from the index gkey the handles whose record is gone and
+// those whose record is past its ExpireAt. On Cluster a Create sends a new
+// session's record and its index entry to two nodes at once, so a listing
+// can find the entry before the record: there a gone handle is removed only
+// if its record is still missing a round trip later, when that Create is
+// long done. (On one node the record is written first, in the same
+// pipeline.)
+func (s *Store) prune(ctx context.Context, gkey string, gone, stale []string) error {
+	if s.cluster && len(gone) > 0 {
+		pipe := s.client.Pipeline()
+		exists := make([]*redis.IntCmd, len(gone))
+		for i, h := range gone {
+			exists[i] = pipe.Exists(ctx, s.sessionKey(h))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		var still []string
+		for i, h := range gone {
+			if exists[i].Val() == 0 {
+				still = append(still, h)
+			}
+		}
+		gone = still
+	}
+	if dead := append(gone, stale...); len(dead) > 0 {
+		return s.client.ZRem(ctx, gkey, stringsToAny(dead)...).Err()
+	}
+	return nil
 }
 
 // members returns the handles in the index gkey whose deadline is above min

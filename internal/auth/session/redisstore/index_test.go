@@ -91,6 +91,24 @@ func TestIndexMigratesFromASet(t *testing.T) {
 			_, err := e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "old"), session.CreateOptions{})
 			return err
 		},
+		// A logout (or revoke, or the discard of an expired session) and a
+		// login as another user on an old cookie: the first requests after
+		// a deploy for anybody logged in before it.
+		"Delete": func(e *env, members []string) error {
+			err := e.store.Delete(t.Context(), session.Ref{Handle: members[0], Group: "old"})
+			if got, _ := e.m.ZMembers(e.store.groupKey("old")); err == nil && !slices.Equal(got, members[1:]) {
+				t.Errorf("index after Delete = %q, want %q", got, members[1:])
+			}
+			return err
+		},
+		"Create replacing a session of the old index": func(e *env, members []string) error {
+			_, err := e.store.Create(t.Context(), newHandle(), liveRecord(e.Now(), "new-user"),
+				session.CreateOptions{Replaces: session.Ref{Handle: members[0], Group: "old"}})
+			if got, _ := e.m.ZMembers(e.store.groupKey("old")); err == nil && !slices.Equal(got, members[1:]) {
+				t.Errorf("old index after the replacing Create = %q, want %q", got, members[1:])
+			}
+			return err
+		},
 	}
 	for name, op := range ops {
 		t.Run(name, func(t *testing.T) {

@@ -95,6 +95,16 @@ if redis.call('TYPE', KEYS[1]).ok == 'set' then
 end
 `
 
+// groupRemoveSrc removes handles (ARGV) from a group's index, migrating an
+// old plain-set index first: a logout, a revoke or a login as another user
+// must work on the first request after a deploy too.
+//
+//	KEYS[1]  group index
+//	ARGV     the handles to remove
+const groupRemoveSrc = migrateGroupLua + `
+return redis.call('ZREM', KEYS[1], unpack(ARGV))
+`
+
 // groupAddSrc adds a handle to a group's index, a sorted set scored by each
 // member's deadline, and keeps the index small in the same step:
 //

@@ -11,6 +11,7 @@ var scriptSources = map[string]string{
 	"insert":   insertSrc,
 	"groupAdd": groupAddSrc,
 	"migrate":  migrateGroupLua,
+	"remove":   groupRemoveSrc,
 	"patch":    patchSrc,
 }
 

@@ -20,8 +20,12 @@ const DefaultKeyPrefix = "hexchi:"
 // no state besides its configuration, and the client is a pool.
 type Store struct {
 	client redis.UniversalClient
-	prefix string
-	now    func() time.Time
+	// cluster is set for a *redis.ClusterClient, whose pipelines run in
+	// parallel on several nodes: where the order of two writes matters, the
+	// store then sends them one after the other.
+	cluster bool
+	prefix  string
+	now     func() time.Time
 }
 
 var _ session.Store = (*Store)(nil)
@@ -53,11 +57,14 @@ func WithClock(now func() time.Time) Option {
 }
 
 // New returns a store that keeps its sessions in client: a *redis.Client, a
-// Sentinel failover client or a *redis.ClusterClient. The client should have
-// ContextTimeoutEnabled set, or go-redis ignores ctx deadlines and only its
-// socket timeouts apply. The store never closes the client.
+// Sentinel failover client or a *redis.ClusterClient. Pass go-redis's own
+// client, not a type that wraps it, so that the store sees a Cluster for
+// what it is. The client should have ContextTimeoutEnabled set, or go-redis
+// ignores ctx deadlines and only its socket timeouts apply. The store never
+// closes the client.
 func New(client redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{client: client, prefix: DefaultKeyPrefix, now: time.Now}
+	_, cluster := client.(*redis.ClusterClient)
+	s := &Store{client: client, cluster: cluster, prefix: DefaultKeyPrefix, now: time.Now}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -77,14 +84,25 @@ func (s *Store) groupKey(group string) string {
 	return s.prefix + "g:" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
+// removeFromGroup queues the removal of handles from group's index on pipe,
+// with the script that migrates an old plain-set index first (EVAL, as in
+// Create's pipeline; see there).
+func (s *Store) removeFromGroup(ctx context.Context, pipe redis.Pipeliner, group string, handles ...string) {
+	args := make([]any, len(handles))
+	for i, h := range handles {
+		args[i] = h
+	}
+	pipe.Eval(ctx, groupRemoveSrc, []string{s.groupKey(group)}, args...)
+}
+
 // Delete removes a session and its index entry in one round trip. DEL and
-// ZREM are separate commands in a pipeline, never one multi-key command: the
-// two keys may live on different Cluster nodes.
+// the index removal are separate commands in a pipeline, never one
+// multi-key command: the two keys may live on different Cluster nodes.
 func (s *Store) Delete(ctx context.Context, ref session.Ref) error {
 	pipe := s.client.Pipeline()
 	pipe.Del(ctx, s.sessionKey(ref.Handle))
 	if ref.Group != "" {
-		pipe.ZRem(ctx, s.groupKey(ref.Group), ref.Handle)
+		s.removeFromGroup(ctx, pipe, ref.Group, ref.Handle)
 	}
 	// Exec returns the first error of any command, not only of the
 	// connection, so a refused DEL (ACL, OOM) is never taken for success.

@@ -13,12 +13,13 @@ import (
 
 // Create stores rec under handle in one round trip: a pipeline of the
 // insert script on the new key, the group-add script on rec.Group's index,
-// and, when opts.Replaces.Handle is set, DEL of the old key and ZREM of it
-// from its group's index (the group-add script removes it itself when the
-// group is the same). Every command touches one key, so on Cluster go-redis
-// splits the pipeline by node and sends the parts in parallel. Past
-// opts.GroupLimit the sessions the group-add script picks are deleted in a
-// second round trip: DEL of each, then ZREM of them all.
+// and, when opts.Replaces.Handle is set, DEL of the old key and the
+// group-remove script on its group's index (the group-add script removes it
+// itself when the group is the same). Every command touches one key, so on
+// Cluster go-redis splits the pipeline by node and sends the parts in
+// parallel. Past opts.GroupLimit the sessions the group-add script picks
+// are deleted afterwards, records before index entries (see evict): one
+// more round trip, two on Cluster.
 //
 // The scripts go out as EVAL, not EVALSHA. A NOSCRIPT error in a pipeline is
 // only seen after Exec, when the DEL of the old session has already run;
@@ -30,10 +31,10 @@ import (
 // have run. Create then returns the error and the caller issues no cookie
 // for the new handle, so the worst a half-done Create leaves is a record
 // nobody can reach, which its TTL collects, or the old session deleted,
-// which is a logout. A failed eviction leaves the group over its limit
-// until the next login; on Cluster, a node that fails between the DEL of an
-// evicted session and its ZREM can leave that session live but unlisted
-// until its deadline.
+// which is a logout. A failed eviction is no failed Create: the new record
+// is stored, Create returns the handles it did end with an error wrapping
+// session.ErrEvictionFailed, and the group stays over its limit until the
+// next login.
 //
 // The handle is the digest of 256 random bits, so ErrExists means a bug (a
 // handle reused), not bad luck. If it happens, the insert writes nothing,
@@ -75,7 +76,7 @@ func (s *Store) Create(ctx context.Context, handle string, rec *session.Record, 
 	if old.Handle != "" {
 		pipe.Del(ctx, s.sessionKey(old.Handle))
 		if old.Group != "" && !sameGroup {
-			pipe.ZRem(ctx, s.groupKey(old.Group), old.Handle)
+			s.removeFromGroup(ctx, pipe, old.Group, old.Handle)
 		}
 	}
 	// Exec returns the first error of any command, not only of the
@@ -106,10 +107,11 @@ func (s *Store) Create(ctx context.Context, handle string, rec *session.Record, 
 	if len(evict) == 0 {
 		return nil, nil
 	}
-	if err := s.evict(ctx, rec.Group, evict); err != nil {
-		return nil, fmt.Errorf("redis create %s: %w", session.ShortHandle(handle), err)
+	ended, err := s.evict(ctx, rec.Group, evict)
+	if err != nil {
+		return ended, fmt.Errorf("redis create %s: %w: %w", session.ShortHandle(handle), session.ErrEvictionFailed, err)
 	}
-	return evict, nil
+	return ended, nil
 }
 
 // groupAddReply reads the group-add script's {added, {handles}}; a nil cmd
@@ -122,9 +124,12 @@ func groupAddReply(cmd *redis.Cmd) (added bool, evict []string, err error) {
 	if err != nil {
 		return false, nil, err
 	}
+	if len(reply) != 2 {
+		return false, nil, fmt.Errorf("group-add script: %d values in its reply, want 2", len(reply))
+	}
 	n, ok1 := reply[0].(int64)
 	list, ok2 := reply[1].([]any)
-	if len(reply) != 2 || !ok1 || !ok2 {
+	if !ok1 || !ok2 {
 		return false, nil, fmt.Errorf("group-add script: unexpected reply %v", reply)
 	}
 	for _, h := range list {
@@ -137,20 +142,51 @@ func groupAddReply(cmd *redis.Cmd) (added bool, evict []string, err error) {
 	return n == 1, evict, nil
 }
 
-// evict deletes sessions the group-add script picked: their records first,
-// then their index entries, in one pipeline.
-func (s *Store) evict(ctx context.Context, group string, handles []string) error {
+// evict deletes the sessions the group-add script picked: their records,
+// then their index entries, and returns the handles it ended. An index
+// entry must outlive its record, or a failed delete would leave a live
+// session that "log out everywhere" cannot reach. On one node a pipeline
+// runs in order, so one round trip does both; a Cluster pipeline runs on
+// several nodes at once, so there the entries of the records actually
+// deleted are removed in a second round trip.
+func (s *Store) evict(ctx context.Context, group string, handles []string) ([]string, error) {
 	pipe := s.client.Pipeline()
-	members := make([]any, len(handles))
+	dels := make([]*redis.IntCmd, len(handles))
 	for i, h := range handles {
-		pipe.Del(ctx, s.sessionKey(h))
-		members[i] = h
+		dels[i] = pipe.Del(ctx, s.sessionKey(h))
 	}
-	pipe.ZRem(ctx, s.groupKey(group), members...)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("evict %d over the group limit: %w", len(handles), err)
+	if !s.cluster {
+		pipe.ZRem(ctx, s.groupKey(group), stringsToAny(handles)...)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("evict %d over the group limit: %w", len(handles), err)
+		}
+		return handles, nil
 	}
-	return nil
+	_, err := pipe.Exec(ctx)
+	var ended []string
+	for i, d := range dels {
+		if d.Err() == nil {
+			ended = append(ended, handles[i])
+		}
+	}
+	if len(ended) > 0 {
+		if zerr := s.client.ZRem(ctx, s.groupKey(group), stringsToAny(ended)...).Err(); zerr != nil {
+			err = errors.Join(err, zerr)
+		}
+	}
+	if err != nil {
+		return ended, fmt.Errorf("evict %d over the group limit: %w", len(handles), err)
+	}
+	return ended, nil
+}
+
+// stringsToAny is strs as the variadic arguments go-redis takes.
+func stringsToAny(strs []string) []any {
+	out := make([]any, len(strs))
+	for i, s := range strs {
+		out[i] = s
+	}
+	return out
 }
 
 // deadline is how long a record's index entry must last: the later of its

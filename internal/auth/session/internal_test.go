@@ -1,7 +1,9 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,3 +77,37 @@ func TestTouchInterval(t *testing.T) {
 		}
 	}
 }
+
+// TestCookiesCannotStandInForEachOther: the flash cookie and the session
+// cookie are signed with different keys, so a value signed for one never
+// verifies as the other, even when it has the other's shape; and two
+// Managers' flash cookies are apart too.
+func TestCookiesCannotStandInForEachOther(t *testing.T) {
+	secret := []byte("a-secret-of-at-least-thirty-two-bytes")
+	m, err := New(Options[*benchData]{Store: nopStore{}, Secrets: [][]byte{secret}, New: func() *benchData { return &benchData{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	id := newID()
+	if _, _, err := parseCookie(encodeCookieValue(sign(id, m.flashKeys[0])), m.secrets); err == nil {
+		t.Error("a well-formed id signed with the flash key verifies as a session cookie")
+	}
+	flash, _ := m.encodeFlashCookie([]Flash{{Kind: "info", Message: "x"}}, now)
+	if _, err := m.decodeFlashCookie(flash, now); err != nil {
+		t.Fatalf("the flash cookie's own value: %v", err)
+	}
+	payload, _, _ := strings.Cut(flash, ".")
+	if _, err := m.decodeFlashCookie(encodeCookieValue(sign(payload, secret)), now); err == nil {
+		t.Error("a flash payload signed with the session secret verifies as a flash cookie")
+	}
+	if bytes.Equal(m.flashKeys[0], secret) || bytes.Equal(m.flashKeys[0], mac("hexchi flash cookie v1", secret)) {
+		t.Error("the flash key is the secret, or an HMAC a cookie signer could be asked for")
+	}
+	if bytes.Equal(flashKey(secret, "SID"), flashKey(secret, "ADMIN")) {
+		t.Error("two cookie names share one flash key")
+	}
+}
+
+// nopStore is a Store for tests that never reach it.
+type nopStore struct{ Store }
