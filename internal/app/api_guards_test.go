@@ -78,3 +78,22 @@ func TestAPILoginRateLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIRightLoginsAreNotLimited: the per-username limit counts failures
+// only, so the README's "log in from a second browser" never meets a 429,
+// however many browsers.
+func TestAPIRightLoginsAreNotLimited(t *testing.T) {
+	t.Setenv("CORE_AUTH_LOGIN_PER_USERNAME", "5")
+	spec, srv := newAPIServer(t)
+	for i := range 10 {
+		c := newAPIClient(t, spec, srv)
+		if res := c.send(http.MethodPost, "/auth/login", demoLogin); res.Status != http.StatusOK {
+			t.Fatalf("right login %d of 10 = %d, want 200", i+1, res.Status)
+		}
+	}
+	c := newAPIClient(t, spec, srv)
+	for range 5 {
+		wantProblem(t, c.send(http.MethodPost, "/auth/login", `{"username":"demo","password":"wrong"}`), http.StatusUnauthorized)
+	}
+	wantProblem(t, c.send(http.MethodPost, "/auth/login", `{"username":"demo","password":"wrong"}`), http.StatusTooManyRequests)
+}

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,10 @@ type app struct {
 	// rememberByDefault is "remember me" for a login that does not say
 	// (core.auth.session.cookie.persistent).
 	rememberByDefault bool
+	// loginHint is shown under the login form (core.auth.loginHint).
+	loginHint string
+	// hsts is the Strict-Transport-Security header, "" for none.
+	hsts string
 	// trustedProxies are the peers whose X-Forwarded-For names the client.
 	trustedProxies []netip.Prefix
 	// storeReady checks the session store. It is nil for the memory store,
@@ -173,5 +178,12 @@ func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) error {
 	a.auth = auth.NewService(users, auth.Limits{PerClient: l.PerClient, PerUsername: l.PerUsername, Window: l.Window}, a.log)
 	a.recentAuth = cfg.Auth.RecentAuth
 	a.rememberByDefault = cfg.Auth.Session.Cookie.Persistent
+	a.loginHint = cfg.Auth.LoginHint
+	// Over HTTPS only: a Secure cookie says the site is served so. No
+	// includeSubDomains: that would bind sibling hosts this app knows
+	// nothing of.
+	if cfg.Auth.Session.Cookie.Secure && cfg.HTTP.HSTSMaxAge > 0 {
+		a.hsts = "max-age=" + strconv.Itoa(int(cfg.HTTP.HSTSMaxAge/time.Second))
+	}
 	return nil
 }

@@ -78,7 +78,7 @@ func (a *app) respondError(w http.ResponseWriter, r *http.Request, err error) {
 		p.Detail = "Wrong username or password."
 	case errors.Is(err, errCrossOrigin):
 		p.Status = http.StatusForbidden
-		p.Detail = "Cross-origin requests that change state are refused."
+		p.Detail = "This request came from another site, so it was refused: a form on one site must not act on another. Use the forms of this site."
 	case errors.Is(err, auth.ErrTooManyAttempts):
 		// The limiter has set Retry-After to the end of its window.
 		p.Status = http.StatusTooManyRequests
@@ -117,7 +117,7 @@ func (a *app) respondError(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.ErrorContext(ctx, "request failed", slog.Any("err", err))
 		p.Status = http.StatusInternalServerError
 	}
-	web.WriteProblem(w, r, p)
+	a.writeError(w, r, p)
 }
 
 // detail is the client-safe part of an error made by badRequest or

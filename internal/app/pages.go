@@ -19,6 +19,7 @@ func (a *app) pageRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(htmlHeaders)
 		r.Get("/", a.handleHome)
+		r.Get("/login", a.handleLoginPage)
 		r.Post("/login", a.handleLogin)
 		// Logging out needs no login: a second click, or an expired
 		// session, still ends on the login form with the same message.
@@ -46,19 +47,24 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 // others do no harm on it.
 func htmlHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		// For browsers that predate CSP's frame-ancestors (clickjacking).
-		h.Set("X-Frame-Options", "DENY")
-		// Every page shows who is logged in, and some show their sessions:
-		// no cache may keep one, and Back after logging out must not show
-		// the account page from the browser's cache.
-		h.Set("Cache-Control", "no-store")
+		setPageHeaders(w.Header())
 		next.ServeHTTP(w, r)
 	})
+}
+
+// setPageHeaders sets the headers of an HTML page (the pages', and the
+// error pages' of any route).
+func setPageHeaders(h http.Header) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	// For browsers that predate CSP's frame-ancestors (clickjacking).
+	h.Set("X-Frame-Options", "DENY")
+	// Every page shows who is logged in, and some show their sessions:
+	// no cache may keep one, and Back after logging out must not show
+	// the account page from the browser's cache.
+	h.Set("Cache-Control", "no-store")
 }
 
 // staticMaxAge is how long browsers may reuse a static file without asking.

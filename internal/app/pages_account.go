@@ -14,6 +14,7 @@ import (
 
 	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/auth/session"
+	"github.com/hexchi/starter/internal/device"
 	"github.com/hexchi/starter/internal/platform/web"
 )
 
@@ -48,6 +49,9 @@ type sessionRow struct {
 	// Prefix is enough of the handle to tell sessions apart
 	// (session.ShortHandle); the whole handle is in the revoke form's URL.
 	Prefix string
+	// Device is a short name of the User-Agent ("Chrome 156 on Linux");
+	// the page shows the whole User-Agent in a tooltip.
+	Device string
 }
 
 // handleAccount shows the user, this session and all of the user's sessions.
@@ -72,7 +76,7 @@ func (a *app) handleAccount(w http.ResponseWriter, r *http.Request) {
 	})
 	rows := make([]sessionRow, len(infos))
 	for i, info := range infos {
-		rows[i] = sessionRow{Info: info, Prefix: session.ShortHandle(info.Handle)}
+		rows[i] = sessionRow{Info: info, Prefix: session.ShortHandle(info.Handle), Device: device.Name(info.UserAgent)}
 	}
 	a.render(w, r, http.StatusOK, accountTemplate, accountPage{
 		AuthAt:     sess.AuthTime(),

@@ -6,21 +6,30 @@ import (
 	"net/http"
 
 	"github.com/hexchi/starter/internal/auth"
+	"github.com/hexchi/starter/internal/auth/session"
 	"github.com/hexchi/starter/internal/platform/web"
 )
 
 // homePage is the home page's own data.
 type homePage struct {
-	// Error is shown above the form when the page answers a failed login
-	// itself instead of redirecting (429).
-	Error string
+	// Username fills the form's field again after a failed login.
+	Username string
 	// Remember is whether the form's "remember me" starts ticked.
 	Remember bool
+	// Hint is shown under the form (core.auth.loginHint).
+	Hint string
 }
 
 // handleHome shows who is logged in, or the login form.
 func (a *app) handleHome(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, homeTemplate, homePage{Remember: a.rememberByDefault})
+	a.render(w, r, http.StatusOK, homeTemplate, &homePage{Remember: a.rememberByDefault, Hint: a.loginHint})
+}
+
+// handleLoginPage answers a GET of the form's target, which a browser
+// sends when the user presses Enter in the address bar after a failed
+// login: the form is on the home page.
+func (a *app) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // handleLogin logs in with the form's username and password. Success and
@@ -36,20 +45,28 @@ func (a *app) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sess := a.sessions.From(ctx)
 	remember := form.Get("remember") == "on" // an unticked checkbox sends nothing
-	_, err = a.auth.Login(w, r, sess, web.ClientIP(ctx), form.Get("username"), form.Get("password"), remember)
+	user, err := a.auth.Login(w, r, sess, web.ClientIP(ctx), form.Get("username"), form.Get("password"), remember)
+	username := form.Get("username")
 	switch {
 	case err == nil:
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
-	case errors.Is(err, auth.ErrBadCredentials):
-		a.seeOther(w, r, "/", flashError, "Wrong username or password.")
-	case errors.Is(err, auth.ErrInvalidCredentials):
-		a.seeOther(w, r, "/", flashError, "Cannot log in: "+detail(err)+".")
+		a.seeOther(w, r, "/account", flashInfo, "You are logged in as "+user.Name+".")
+	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrInvalidCredentials):
+		msg := "Wrong username or password."
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			msg = "Cannot log in: " + detail(err) + "."
+		}
+		a.session(r).AddFlash(session.Flash{Kind: flashUsername, Message: username})
+		a.seeOther(w, r, "/", flashError, msg)
 	case errors.Is(err, auth.ErrTooManyAttempts):
+		// Answered in place: the 429 and its Retry-After are what a client
+		// that hammers the form must see.
 		msg := "Too many login attempts. Try again later."
 		if after := w.Header().Get("Retry-After"); after != "" { // set by Login, in seconds
 			msg = "Too many login attempts. Try again in " + after + " seconds."
 		}
-		a.render(w, r, http.StatusTooManyRequests, homeTemplate, homePage{Error: msg, Remember: remember})
+		a.render(w, r, http.StatusTooManyRequests, homeTemplate,
+			&homePage{Username: username, Remember: remember, Hint: a.loginHint},
+			session.Flash{Kind: flashError, Message: msg})
 	default:
 		a.respondError(w, r, err)
 	}

@@ -31,7 +31,7 @@ func parsePage(name string) *template.Template {
 		ParseFS(templateFS, "templates/layout.html", "templates/"+name))
 }
 
-var templateFuncs = template.FuncMap{"datetime": datetime}
+var templateFuncs = template.FuncMap{"datetime": datetime, "until": until}
 
 // datetime formats t for the pages: in UTC, which the page says, because
 // without JavaScript the server cannot know the reader's time zone.
@@ -42,10 +42,32 @@ func datetime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
+// until says how far ahead t is, as a person reads it beside the time
+// itself: "in 5 h 59 min", "in 3 min", "in less than a minute".
+func until(t time.Time) string {
+	d := time.Until(t).Round(time.Minute)
+	switch {
+	case d < time.Minute:
+		if time.Until(t) <= 0 {
+			return "ended"
+		}
+		return "in less than a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("in %d min", d/time.Minute)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("in %d h %d min", d/time.Hour, d%time.Hour/time.Minute)
+	default:
+		return fmt.Sprintf("in %d days", d/(24*time.Hour))
+	}
+}
+
 // Flash kinds; the layout styles each one.
 const (
 	flashInfo  = "info"
 	flashError = "error"
+	// flashUsername is no message: it carries the username of a failed
+	// login to the form that is shown next, so the user types it once.
+	flashUsername = "username"
 )
 
 // defaultTheme is the theme of a session that has not chosen one.
@@ -55,22 +77,39 @@ const defaultTheme = "light"
 // and the page's own data in Page.
 type view struct {
 	Username string // "" when nobody is logged in
-	Theme    string
-	Flashes  []session.Flash
-	Page     any
+	// Known is whether the page knows the session: an error page for a
+	// request that never reached the session middleware (404, 405) does
+	// not, and its header says nothing about who is logged in.
+	Known   bool
+	Theme   string
+	Flashes []session.Flash
+	Page    any
 }
 
 // render writes the page t with status. It executes the template into a
 // buffer first, so that a template error becomes a clean 500 from
 // respondError rather than half a page under a 200.
 //
-// Rendering pops the session's flashes. The session is committed as the
-// header goes out, and that saves them as shown; a failed render answers
-// 500, which commits nothing, so they are still there for the next page.
-func (a *app) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, page any) {
+// Rendering pops the session's flashes (before the header, as the flash
+// cookie of a visitor without a stored session needs). The session is
+// committed as the header goes out, and that saves them as shown; a failed
+// render answers 500, which commits nothing, so they are still there for
+// the next page. notes are messages of this answer itself, shown where the
+// flashes are.
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, page any, notes ...session.Flash) {
 	sess := a.session(r)
 	d := sess.Data()
-	v := view{Username: d.Username, Theme: d.Theme, Flashes: sess.PopFlashes(), Page: page}
+	v := view{Username: d.Username, Known: true, Theme: d.Theme, Page: page}
+	for _, f := range sess.PopFlashes() {
+		if f.Kind == flashUsername {
+			if p, ok := page.(*homePage); ok {
+				p.Username = f.Message
+			}
+			continue
+		}
+		v.Flashes = append(v.Flashes, f)
+	}
+	v.Flashes = append(v.Flashes, notes...)
 	if v.Theme == "" {
 		v.Theme = defaultTheme
 	}

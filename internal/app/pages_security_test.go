@@ -104,7 +104,9 @@ func TestCrossOriginFormPost(t *testing.T) {
 					t.Errorf("POST %s = %d, want %d", path, res.Status, tc.wantStatus)
 				}
 				if tc.wantStatus == http.StatusForbidden {
-					problemOf(t, res)
+					if p := errorPageOf(t, res); !strings.Contains(p.Sentence, "came from another site") {
+						t.Errorf("POST %s from another site: page says %q", path, p.Sentence)
+					}
 				}
 			}
 			if tc.wantStatus != http.StatusForbidden {
@@ -163,8 +165,8 @@ func TestPagesWithStoreDown(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 3*time.Second {
 		t.Errorf("login took %v with the store down", elapsed)
 	}
-	if p := problemOf(t, res); res.Status != http.StatusServiceUnavailable || p.Status != http.StatusServiceUnavailable {
-		t.Errorf("login with the store down = %d %+v, want a 503 problem", res.Status, p)
+	if p := errorPageOf(t, res); res.Status != http.StatusServiceUnavailable || p.Status != http.StatusServiceUnavailable {
+		t.Errorf("login with the store down = %d %+v, want a 503 page", res.Status, p)
 	}
 	if res.Header.Get("Retry-After") == "" || res.Header.Get("Location") != "" || c.Cookie("SID") != "" {
 		t.Errorf("Retry-After %q, Location %q, cookie %q: want Retry-After and neither redirect nor cookie",
@@ -187,8 +189,8 @@ func TestFormBodies(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := apptest.NewClient(t, srv.URL)
 			res := c.Do(http.MethodPost, "/login", []byte(tc.body), formContentType)
-			if p := problemOf(t, res); res.Status != tc.wantStatus || p.Status != tc.wantStatus {
-				t.Errorf("got %d %+v, want a %d problem", res.Status, p, tc.wantStatus)
+			if p := errorPageOf(t, res); res.Status != tc.wantStatus || p.Status != tc.wantStatus {
+				t.Errorf("got %d %+v, want a %d page", res.Status, p, tc.wantStatus)
 			}
 		})
 	}

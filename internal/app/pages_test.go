@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -120,11 +123,11 @@ func TestFormLogin(t *testing.T) {
 		"right password": {username: pagesUser, password: pagesPassword, wantLocation: "/account"},
 		"wrong password": {
 			username: pagesUser, password: "guess",
-			wantLocation: "/", wantFlash: `<p class="flash flash-error">Wrong username or password.</p>`,
+			wantLocation: "/", wantFlash: `<p class="flash flash-error" role="alert">Wrong username or password.</p>`,
 		},
 		"unknown user": {
 			username: "nobody", password: pagesPassword,
-			wantLocation: "/", wantFlash: `<p class="flash flash-error">Wrong username or password.</p>`,
+			wantLocation: "/", wantFlash: `<p class="flash flash-error" role="alert">Wrong username or password.</p>`,
 		},
 		"empty password": {
 			username:     pagesUser,
@@ -144,11 +147,15 @@ func TestFormLogin(t *testing.T) {
 				if c.Cookie("SID") == "" {
 					t.Error("no session cookie after logging in")
 				}
+				wantPage(t, c.Do(http.MethodGet, "/account", nil, ""), http.StatusOK,
+					[]string{`<p class="flash flash-info" role="status">You are logged in as demo.</p>`}, nil)
 				wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{loggedInState}, nil)
 				return
 			}
-			// Shown once, on the page the redirect leads to, and gone after.
-			wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{tc.wantFlash, loginForm}, nil)
+			// Shown once, on the page the redirect leads to, with the
+			// username typed again for the user, and gone after.
+			keptName := `value="` + html.EscapeString(tc.username) + `"`
+			wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{tc.wantFlash, loginForm, keptName}, nil)
 			wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{loginForm}, []string{tc.wantFlash})
 		})
 	}
@@ -165,7 +172,11 @@ func TestFormLoginRateLimited(t *testing.T) {
 		wantSeeOther(t, submitForm(t, c, "/login", wrong), "/")
 	}
 	res := submitForm(t, c, "/login", wrong)
-	wantPage(t, res, http.StatusTooManyRequests, []string{"Too many login attempts. Try again in ", loginForm}, nil)
+	wantPage(t, res, http.StatusTooManyRequests, []string{
+		`<p class="flash flash-error" role="alert">Too many login attempts. Try again in `, loginForm, `value="demo"`,
+	}, nil)
+	// The address bar now shows /login: Enter there leads back to the form.
+	wantSeeOther(t, c.Do(http.MethodGet, "/login", nil, ""), "/")
 	if res.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
@@ -193,7 +204,7 @@ func TestAccountNeedsLogin(t *testing.T) {
 			}
 			wantSeeOther(t, res, "/")
 			wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK,
-				[]string{`<p class="flash flash-info">Please log in.</p>`, loginForm}, nil)
+				[]string{`<p class="flash flash-info" role="status">Please log in.</p>`, loginForm}, nil)
 		})
 	}
 }
@@ -215,6 +226,15 @@ func sessionHandles(t *testing.T, c *apptest.Client) []string {
 	return handles
 }
 
+// handleOfCookie is the store handle of a session cookie value:
+// base64url(SHA-256(id)), id being the value up to its last '.'.
+func handleOfCookie(cookie string) string {
+	v, _ := url.PathUnescape(cookie)
+	id := v[:max(strings.LastIndexByte(v, '.'), 0)]
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 func TestAccountSessions(t *testing.T) {
 	srv := apptest.Start(t, nil)
 	laptop := logInWithForm(t, srv, "Laptop/1.0")
@@ -222,16 +242,19 @@ func TestAccountSessions(t *testing.T) {
 
 	res := laptop.Do(http.MethodGet, "/account", nil, "")
 	wantPage(t, res, http.StatusOK, []string{
-		"<dd>demo</dd>", "Laptop/1.0", "Phone/2.0", "Session expires", ">Log out everywhere</button>",
+		"<dd>demo</dd>", `title="Laptop/1.0">Laptop 1.0</span>`, `title="Phone/2.0">Phone 2.0</span>`,
+		"Session expires", ">Log out everywhere</button>", ">Log out other sessions</button>",
+		"<summary>Log out</summary>", `aria-label="Log out session `,
 	}, nil)
-	if n := strings.Count(string(res.Body), "this device"); n != 1 {
-		t.Errorf(`"this device" appears %d times, want once`, n)
+	if n := strings.Count(string(res.Body), `<span class="marker">this device</span>`); n != 1 {
+		t.Errorf(`"this device" marks %d sessions, want one`, n)
 	}
+	// The other session has a log out form; this one a confirmation.
 	handles := sessionHandles(t, laptop)
-	if len(handles) != 2 {
-		t.Fatalf("account page lists %d sessions, want 2", len(handles))
+	if len(handles) != 1 {
+		t.Fatalf("account page has %d revoke forms, want 1 (for the other session)", len(handles))
 	}
-	own, other := handles[0], handles[1]
+	own, other := handleOfCookie(laptop.Cookie("SID")), handles[0]
 	if !bytes.Contains(res.Body, []byte("<code>"+other[:8]+"</code>")) {
 		t.Errorf("the page does not show the handle prefix %q", other[:8])
 	}
@@ -245,7 +268,7 @@ func TestAccountSessions(t *testing.T) {
 	// Revoking it again, or any handle that is not the user's, changes nothing.
 	wantSeeOther(t, submitForm(t, laptop, "/account/sessions/"+other+"/revoke", nil), "/account")
 	wantPage(t, laptop.Do(http.MethodGet, "/account", nil, ""), http.StatusOK,
-		[]string{`<p class="flash flash-error">That session has already ended.</p>`}, nil)
+		[]string{`<p class="flash flash-error" role="alert">That session has already ended.</p>`}, nil)
 
 	// Revoking this device logs out.
 	wantSeeOther(t, submitForm(t, laptop, "/account/sessions/"+own+"/revoke", nil), "/")
@@ -260,7 +283,7 @@ func TestLogout(t *testing.T) {
 
 	wantSeeOther(t, submitForm(t, c, "/logout", nil), "/")
 	wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK,
-		[]string{`<p class="flash flash-info">You have been logged out.</p>`, anonymousState, loginForm}, nil)
+		[]string{`<p class="flash flash-info" role="status">You have been logged out.</p>`, anonymousState, loginForm}, nil)
 	wantSeeOther(t, c.Do(http.MethodGet, "/account", nil, ""), "/")
 
 	// The cookie from before the logout opens nothing any more.
@@ -316,8 +339,8 @@ func TestTheme(t *testing.T) {
 	wantPage(t, c.Do(http.MethodGet, "/", nil, ""), http.StatusOK, []string{`data-theme="dark"`}, nil)
 
 	res := submitForm(t, c, "/account/theme", url.Values{"theme": {"neon"}})
-	if p := problemOf(t, res); res.Status != http.StatusBadRequest || p.Detail != "theme must be one of light, dark" {
-		t.Errorf("unknown theme: %d %+v, want a 400 problem", res.Status, p)
+	if p := errorPageOf(t, res); res.Status != http.StatusBadRequest || p.Sentence != "theme must be one of light, dark" {
+		t.Errorf("unknown theme: %d %+v, want a 400 page", res.Status, p)
 	}
 }
 
@@ -378,5 +401,23 @@ func TestConfirmBeforeEndingOtherSessions(t *testing.T) {
 	wantSeeOther(t, there.Do(http.MethodGet, "/account", nil, ""), "/")
 	if res := here.Do(http.MethodGet, "/account", nil, ""); res.Status != http.StatusOK {
 		t.Errorf("the confirmed session was logged out too: %d", res.Status)
+	}
+}
+
+// TestLoginHint: the dev config names the demo user under the form.
+func TestLoginHint(t *testing.T) {
+	t.Setenv("CORE_AUTH_LOGIN_HINT", "Demo user: demo, password hexchi-demo.")
+	srv := apptest.Start(t, nil)
+	wantPage(t, apptest.NewClient(t, srv.URL).Do(http.MethodGet, "/", nil, ""), http.StatusOK,
+		[]string{`<p class="hint">Demo user: demo, password hexchi-demo.</p>`}, nil)
+}
+
+// TestAccountShowsTimeLeft: the expiry is also said in words.
+func TestAccountShowsTimeLeft(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	c := logInWithForm(t, srv, "")
+	res := c.Do(http.MethodGet, "/account", nil, "")
+	if !regexp.MustCompile(`<span class="muted">\(in (5 h 59|6 h 0) min\)</span>`).Match(res.Body) {
+		t.Errorf("the account page does not say the time left:\n%s", res.Body)
 	}
 }

@@ -14,7 +14,7 @@ func (a *app) routes() http.Handler {
 	// The request id comes first so every later record and problem carries
 	// it; the access log wraps the recoverer so that the 500 a panic turns
 	// into is logged with its status.
-	mux.Use(web.AssignRequestID, web.AccessLog(a.log), web.Recoverer(a.log))
+	mux.Use(web.AssignRequestID, a.baseHeaders, web.AccessLog(a.log), web.Recoverer(a.log))
 
 	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, errNotFound)
@@ -47,6 +47,20 @@ func (a *app) routes() http.Handler {
 		a.pageRoutes(r)
 	})
 	return mux
+}
+
+// baseHeaders sets the headers every response carries: nosniff, so that no
+// browser reads a JSON answer or an error as something else, and, over
+// HTTPS, Strict-Transport-Security.
+func (a *app) baseHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if a.hsts != "" {
+			h.Set("Strict-Transport-Security", a.hsts)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // methods are the methods allowedMethods tries; chi routes no others.

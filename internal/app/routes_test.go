@@ -43,6 +43,7 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/readyz", shuttingDown: true,
 			wantStatus: 503, wantProblem: true, wantHeaders: map[string]string{"Retry-After": "5"},
 		},
+		// A script asking for JSON; a browser gets the page (TestErrorPages).
 		"unknown path": {method: "GET", path: "/nope", wantStatus: 404, wantProblem: true},
 		"wrong method": {
 			method: "POST", path: "/livez",
@@ -55,7 +56,9 @@ func TestRoutes(t *testing.T) {
 			a.storeReady = tc.storeReady
 			a.shuttingDown.Store(tc.shuttingDown)
 			w := httptest.NewRecorder()
-			a.routes().ServeHTTP(w, httptest.NewRequestWithContext(t.Context(), tc.method, tc.path, nil))
+			r := httptest.NewRequestWithContext(t.Context(), tc.method, tc.path, nil)
+			r.Header.Set("Accept", "application/json")
+			a.routes().ServeHTTP(w, r)
 
 			if w.Code != tc.wantStatus {
 				t.Errorf("status = %d, want %d", w.Code, tc.wantStatus)
@@ -147,7 +150,9 @@ func TestRespondError(t *testing.T) {
 			}
 			a := &app{log: log, recentAuth: 10 * time.Minute}
 			w := httptest.NewRecorder()
-			a.respondError(w, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/x", nil), tc.err)
+			// An API path: the mapping is the same for pages, which
+			// TestErrorPages checks.
+			a.respondError(w, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/api/v1/x", nil), tc.err)
 
 			p := decodeProblem(t, w)
 			if p.Status != tc.wantStatus || w.Code != tc.wantStatus || p.Detail != tc.wantDetail {
@@ -194,6 +199,7 @@ func TestRequestIDs(t *testing.T) {
 			}
 			a := &app{log: log}
 			r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/nope", nil)
+			r.Header.Set("Accept", "application/problem+json")
 			if tc.inbound != "" {
 				r.Header.Set(web.RequestIDHeader, tc.inbound)
 			}
@@ -213,6 +219,56 @@ func TestRequestIDs(t *testing.T) {
 			}
 			if err := json.Unmarshal(logs.Bytes(), &access); err != nil || access.Msg != "request" || access.RequestID != id {
 				t.Errorf("access log %q: want one request record with request_id %q", logs.String(), id)
+			}
+		})
+	}
+}
+
+// TestErrorPages: one mapping decides the status; a browser gets it as a
+// page in the app's layout, with a sentence, the request id and a way
+// back, and the API and the probes keep problem+json.
+func TestErrorPages(t *testing.T) {
+	var logs bytes.Buffer
+	log, err := web.NewLogger(&logs, "debug", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{log: log, recentAuth: 10 * time.Minute}
+	tests := []struct {
+		name, path, accept string
+		err                error
+		wantHTML           bool
+		want               string
+	}{
+		{"page, a browser", "/nope", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", errNotFound, true, "There is no page at this address."},
+		{"page, no Accept", "/nope", "", errNotFound, true, "There is no page at this address."},
+		{"page, a script asking for JSON", "/nope", "application/json", errNotFound, false, ""},
+		{"API, a browser", "/api/v1/nope", "text/html", errNotFound, false, ""},
+		{"probe", "/readyz", "text/html", errShuttingDown, false, ""},
+		{"a refused cross-origin form", "/logout", "text/html", errCrossOrigin, true, "This request came from another site"},
+		{"a form that is no page", "/logout", "text/html", errMethodNotAllowed, true, "it is the target of a form or a button"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, tc.path, nil)
+			r.Header.Set("Accept", tc.accept)
+			r.Header.Set(web.RequestIDHeader, "REQ123")
+			w := httptest.NewRecorder()
+			web.AssignRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				a.respondError(w, r, tc.err)
+			})).ServeHTTP(w, r)
+			if !tc.wantHTML {
+				decodeProblem(t, w)
+				return
+			}
+			body := w.Body.String()
+			if ct := w.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" || w.Header().Get("Content-Security-Policy") == "" {
+				t.Errorf("Content-Type %q and CSP %q, want an HTML page with the pages' headers", ct, w.Header().Get("Content-Security-Policy"))
+			}
+			for _, want := range []string{tc.want, "<code>REQ123</code>", `<a href="/">Back to the home page</a>`, `<link rel="stylesheet" href="/static/style.css">`} {
+				if !strings.Contains(body, want) {
+					t.Errorf("error page lacks %q:\n%s", want, body)
+				}
 			}
 		})
 	}

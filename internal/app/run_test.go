@@ -3,12 +3,15 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +30,42 @@ func problemOf(t *testing.T, res apptest.Response) web.Problem {
 	var p web.Problem
 	if err := json.Unmarshal(res.Body, &p); err != nil {
 		t.Fatalf("problem body %q: %v", res.Body, err)
+	}
+	return p
+}
+
+// errorPageSeen is what an HTML error page shows.
+type errorPageSeen struct {
+	Status    int
+	Sentence  string
+	RequestID string
+}
+
+var (
+	errorStatusRE    = regexp.MustCompile(`<p class="muted">Error (\d+)`)
+	errorSentenceRE  = regexp.MustCompile(`<p class="lead">([^<]*)</p>`)
+	errorRequestIDRE = regexp.MustCompile(`request id <code>([^<]*)</code>`)
+)
+
+// errorPageOf reads an HTML error page, as a browser gets for a page route.
+func errorPageOf(t *testing.T, res apptest.Response) errorPageSeen {
+	t.Helper()
+	if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type = %q, want an HTML error page", ct)
+	}
+	var p errorPageSeen
+	body := string(res.Body)
+	if m := errorStatusRE.FindStringSubmatch(body); m != nil {
+		p.Status, _ = strconv.Atoi(m[1])
+	}
+	if m := errorSentenceRE.FindStringSubmatch(body); m != nil {
+		p.Sentence = html.UnescapeString(m[1])
+	}
+	if m := errorRequestIDRE.FindStringSubmatch(body); m != nil {
+		p.RequestID = m[1]
+	}
+	if p.Status == 0 || p.Sentence == "" {
+		t.Errorf("not an error page:\n%s", body)
 	}
 	return p
 }
@@ -63,9 +102,9 @@ func TestRunRequestIDs(t *testing.T) {
 			if id == "" || tc.keep != (id == tc.inbound) {
 				t.Errorf("X-Request-Id = %q for inbound %q, want kept = %v", id, tc.inbound, tc.keep)
 			}
-			p := problemOf(t, res)
+			p := errorPageOf(t, res)
 			if res.Status != http.StatusNotFound || p.Status != http.StatusNotFound || p.RequestID != id {
-				t.Errorf("got %d %+v, want a 404 problem with requestId %q", res.Status, p, id)
+				t.Errorf("got %d %+v, want a 404 page with request id %q", res.Status, p, id)
 			}
 			if !slices.ContainsFunc(srv.Logs.Records(), func(rec map[string]any) bool {
 				return rec["msg"] == "request" && rec["request_id"] == id

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,14 +43,15 @@ const (
 type Service struct {
 	users     Directory
 	perClient *httprate.RateLimiter
-	perUser   *httprate.RateLimiter
+	perUser   *httprate.RateLimiter // counts failed logins only
+	limits    Limits
 	log       *slog.Logger
 }
 
 // Limits configures the login rate limits.
 type Limits struct {
-	PerClient   int // attempts per window from one client IP
-	PerUsername int // attempts per window for one username
+	PerClient   int // attempts per window from one client IP, right or wrong
+	PerUsername int // failed attempts per window for one username
 	Window      time.Duration
 }
 
@@ -61,6 +64,7 @@ func NewService(users Directory, limits Limits, log *slog.Logger) *Service {
 		users:     users,
 		perClient: httprate.NewRateLimiter(limits.PerClient, limits.Window),
 		perUser:   httprate.NewRateLimiter(limits.PerUsername, limits.Window),
+		limits:    limits,
 		log:       log,
 	}
 }
@@ -72,6 +76,10 @@ func NewService(users Directory, limits Limits, log *slog.Logger) *Service {
 // asks for a cookie that outlives the browser. clientIP keys the per-client
 // limit. On a limit, the Retry-After header is already set on w.
 //
+// The per-client limit counts every attempt; the per-username limit counts
+// failures only: it is there to stop password guessing, and a user who logs
+// in from a few browsers in a row is not guessing.
+//
 // Login writes no audit line itself: the login has not happened until the
 // session is stored, and the app logs it then (session.Options.OnEvent).
 func (s *Service) Login(w http.ResponseWriter, r *http.Request, sess *Session, clientIP, username, password string, remember bool) (User, error) {
@@ -81,7 +89,8 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, sess *Session, c
 	}
 	// Usernames are matched as typed, but limited case-insensitively, so
 	// that "Demo" and "demo" share one budget.
-	if s.perClient.OnLimit(w, r, clientIP) || s.perUser.OnLimit(w, r, strings.ToLower(username)) {
+	userKey := strings.ToLower(username)
+	if s.perClient.OnLimit(w, r, clientIP) || s.failuresSpent(w, userKey) {
 		s.log.WarnContext(ctx, "login rate limited", "client", clientIP)
 		return User{}, ErrTooManyAttempts
 	}
@@ -89,6 +98,10 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, sess *Session, c
 	if err != nil {
 		if errors.Is(err, ErrBadCredentials) {
 			s.log.InfoContext(ctx, "login failed", "client", clientIP)
+			// The failure spends one of the username's attempts. Two
+			// failures at once may both pass the check above: the limit is
+			// off by the number of concurrent attempts at most.
+			s.perUser.OnLimit(w, r, userKey)
 		}
 		return User{}, err
 	}
@@ -109,6 +122,19 @@ func (s *Service) Confirm(w http.ResponseWriter, r *http.Request, sess *Session,
 	}
 	_, err := s.Login(w, r, sess, clientIP, sess.Data().Username, password, sess.Remembered())
 	return err
+}
+
+// failuresSpent reports whether the username has no failed attempt left in
+// the window, and then sets Retry-After, as the limiter does on its limits.
+func (s *Service) failuresSpent(w http.ResponseWriter, userKey string) bool {
+	// A memory counter never fails; a shared one that does is treated as a
+	// spent budget (fail closed): a login is refused rather than guessed.
+	_, rate, err := s.perUser.Status(userKey)
+	if err != nil || int(math.Round(rate))+1 > s.limits.PerUsername {
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.limits.Window/time.Second)))
+		return true
+	}
+	return false
 }
 
 // checkCredentials rejects a login request that cannot be right, before any

@@ -350,3 +350,28 @@ func TestConfirm(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginLimitCountsFailures: the per-username limit stops guessing, not
+// logging in: the README's two-browser demo used to hit 429 on the 6th
+// right login. Wrong passwords still run out.
+func TestLoginLimitCountsFailures(t *testing.T) {
+	limits := Limits{PerClient: 100, PerUsername: 5, Window: time.Minute}
+	e := newLoginEnv(t, limits)
+	for i := range 10 {
+		if a := e.login(t, "192.0.2.1", "ann", "pw-ann", nil); a.err != nil {
+			t.Fatalf("right login %d of 10: %v, want a login", i+1, a.err)
+		}
+	}
+	for i := range 5 {
+		if a := e.login(t, "192.0.2.1", "ann", "wrong", nil); !errors.Is(a.err, ErrBadCredentials) {
+			t.Fatalf("wrong login %d of 6: %v, want ErrBadCredentials", i+1, a.err)
+		}
+	}
+	a := e.login(t, "192.0.2.1", "ann", "wrong", nil)
+	if !errors.Is(a.err, ErrTooManyAttempts) || a.res.Header.Get("Retry-After") != "60" {
+		t.Errorf("the 6th wrong login: %v, Retry-After %q; want ErrTooManyAttempts and 60", a.err, a.res.Header.Get("Retry-After"))
+	}
+	if a := e.login(t, "192.0.2.1", "ann", "pw-ann", nil); !errors.Is(a.err, ErrTooManyAttempts) {
+		t.Errorf("the right password once the failures are spent: %v, want ErrTooManyAttempts (or guessing goes on)", a.err)
+	}
+}

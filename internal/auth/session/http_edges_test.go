@@ -36,7 +36,7 @@ func TestHijackCommitsFirstAndWritesNothingAfter(t *testing.T) {
 	// server does not track a hijacked connection, so its Close would not
 	// wait for it.
 	done := make(chan struct{})
-	var upgrade http.Handler = m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	upgrade := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := m.From(r.Context())
 		s.Data().A = "before the upgrade"
 		conn, rw, err := http.NewResponseController(w).Hijack()

@@ -62,6 +62,11 @@ type HTTP struct {
 	// logs) is otherwise the peer address: a header anyone can send is not
 	// an identity.
 	TrustedProxies []string `yaml:"trustedProxies" env:"TRUSTED_PROXIES"`
+	// HSTSMaxAge is the max-age of the Strict-Transport-Security header,
+	// sent while the session cookie is Secure (the site is served over
+	// HTTPS); 0 sends none. Browsers then refuse plain http for that long,
+	// so dev turns it off.
+	HSTSMaxAge time.Duration `yaml:"hstsMaxAge" env:"HSTS_MAX_AGE"`
 }
 
 // Log configures the slog handler.
@@ -92,6 +97,9 @@ type Auth struct {
 	// stolen session must not take alone (revoking another session, logging
 	// out everywhere): past it, the demo asks for the password again.
 	RecentAuth time.Duration `yaml:"recentAuth" env:"RECENT_AUTH"`
+	// LoginHint is shown under the login form: the dev config names the
+	// demo user there. Empty shows nothing.
+	LoginHint string `yaml:"loginHint" env:"LOGIN_HINT"`
 	// Users is the demo user directory, one "username:bcrypt-hash" entry
 	// each. A real app replaces the directory with its user database.
 	Users []string `yaml:"users" env:"USERS"`
@@ -150,6 +158,7 @@ func Default() Config {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   15 * time.Second,
 			MaxHeaderBytes:    1 << 20,
+			HSTSMaxAge:        365 * 24 * time.Hour,
 		},
 		Log: Log{Level: "info", Format: "json"},
 		Redis: Redis{

@@ -36,6 +36,7 @@ func (l *loader) validate() error {
 	v.positive("core.http.shutdownTimeout", h.ShutdownTimeout)
 	// http.Server treats 0 and below as its 1 MiB default: say so instead.
 	v.check(h.MaxHeaderBytes > 0, "core.http.maxHeaderBytes", "must be above 0, got %d", h.MaxHeaderBytes)
+	v.check(h.HSTSMaxAge >= 0 && h.HSTSMaxAge%time.Second == 0, "core.http.hstsMaxAge", "must be 0s (off) or a whole number of seconds, got %s", h.HSTSMaxAge)
 	for _, p := range h.TrustedProxies {
 		_, err := ParseProxy(p)
 		v.check(err == nil, "core.http.trustedProxies", "%q is not an IP address or CIDR prefix", p)
