@@ -50,6 +50,9 @@ type app struct {
 	// shuttingDown is set when shutdown begins, so that /readyz fails and
 	// load balancers stop sending new requests while the old ones finish.
 	shuttingDown atomic.Bool
+	// after is the clock of the shutdown delay: time.After when nil, a
+	// channel of the test's in the drain test.
+	after func(time.Duration) <-chan time.Time
 }
 
 // Run is the program: main adds only the signal context and the exit code.
@@ -66,6 +69,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Parse errors are returned (main prints them); only -h prints usage.
 	flags.SetOutput(io.Discard)
 	printConfig := flags.Bool("print-config", false, "print the effective configuration, secrets masked, and exit")
+	healthcheck := flags.Bool("healthcheck", false, "ask the running server's /readyz (at core.http.addr) and exit 0 if it is ready: a container health check that needs no shell or curl")
 	if err := flags.Parse(flagArgs); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			flags.SetOutput(stdout)
@@ -87,6 +91,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return fmt.Errorf("print config: %w", err)
 		}
 		return nil
+	}
+	if *healthcheck {
+		return checkHealth(ctx, cfg.Core.HTTP.Addr, stdout)
 	}
 
 	log, err := web.NewLogger(stdout, cfg.Core.Log.Level, cfg.Core.Log.Format)
@@ -129,7 +136,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		slog.String("store", cfg.Core.Auth.Session.Store))
 
 	srv := newServer(ctx, cfg.Core.HTTP, a.routes(), log)
-	return a.serve(ctx, srv, ln, cfg.Core.HTTP.ShutdownTimeout)
+	return a.serve(ctx, srv, ln, cfg.Core.HTTP.ShutdownDelay, cfg.Core.HTTP.ShutdownTimeout)
 }
 
 // newServer returns an http.Server with every limit set from cfg, so that

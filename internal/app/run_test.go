@@ -238,3 +238,27 @@ func TestRunStartErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRunHealthcheck: `app -healthcheck` asks the running server's /readyz
+// at core.http.addr and fails when nothing, or nothing ready, answers.
+func TestRunHealthcheck(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	check := func() error {
+		return app.Run(t.Context(), []string{"app", "-healthcheck"}, apptest.Getenv(t, nil), io.Discard)
+	}
+	// The wildcard form a container uses: asked on loopback.
+	t.Setenv("CORE_HTTP_ADDR", ":"+strconv.Itoa(port))
+	if err := check(); err == nil {
+		t.Error("-healthcheck with no server = nil, want an error")
+	}
+	apptest.Start(t, nil)
+	var out bytes.Buffer
+	if err := app.Run(t.Context(), []string{"app", "-healthcheck"}, apptest.Getenv(t, nil), &out); err != nil || out.String() != "ready\n" {
+		t.Errorf("-healthcheck with the server up = %v, %q; want nil and ready", err, out.String())
+	}
+}

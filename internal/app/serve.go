@@ -14,20 +14,19 @@ import (
 // loses no request:
 //
 //  1. /readyz starts failing, so load balancers stop routing here;
-//  2. srv.Shutdown closes the listener at once (new connections are
-//     refused), closes idle connections, and waits for in-flight requests;
-//  3. if they are still running after timeout, srv.Close drops their
+//  2. for delay (core.http.shutdownDelay) the server goes on serving every
+//     request, new connections included: a load balancer that has not yet
+//     seen /readyz fail (or, on Kubernetes, the endpoint removal) still
+//     sends some, and they must not be refused;
+//  3. srv.Shutdown closes the listener (new connections are refused),
+//     closes idle connections, and waits for in-flight requests;
+//  4. if they are still running after timeout, srv.Close drops their
 //     connections and serve returns an error.
 //
-// Steps 1 and 2 follow each other at once. A load balancer that has not yet
-// seen /readyz fail (or, on Kubernetes, the endpoint removal) may still
-// send new connections, which are refused; a drain delay between the two
-// steps would cover that, and is the next thing to add if it matters.
-//
 // Closing the stores is left to the caller, after serve returns, because
-// the requests in step 2 may still use them. serve returns nil after a
-// clean shutdown.
-func (a *app) serve(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration) error {
+// the requests of steps 2 and 3 may still use them. serve returns nil after
+// a clean shutdown.
+func (a *app) serve(ctx context.Context, srv *http.Server, ln net.Listener, delay, timeout time.Duration) error {
 	// The goroutine is owned by serve, which always waits for it: Serve
 	// returns as soon as Shutdown or Close closes the listener.
 	serveErr := make(chan error, 1)
@@ -42,8 +41,21 @@ func (a *app) serve(ctx context.Context, srv *http.Server, ln net.Listener, time
 	case <-ctx.Done():
 	}
 
-	a.log.InfoContext(ctx, "shutting down", slog.Duration("timeout", timeout))
+	a.log.InfoContext(ctx, "shutting down", slog.Duration("delay", delay), slog.Duration("timeout", timeout))
 	a.shuttingDown.Store(true)
+	if delay > 0 {
+		after := a.after
+		if after == nil {
+			after = time.After
+		}
+		select {
+		case <-after(delay):
+		case err := <-serveErr: // accepting failed meanwhile: nothing to drain
+			_ = srv.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		a.log.InfoContext(ctx, "drained: closing the listener")
+	}
 
 	// ctx is already done; the shutdown needs a deadline of its own.
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)

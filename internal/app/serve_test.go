@@ -84,7 +84,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- a.serve(ctx, srv, ln, 10*time.Second) }()
+	go func() { served <- a.serve(ctx, srv, ln, 0, 10*time.Second) }()
 
 	slow := get(t, "http://"+addr+"/slow")
 	<-started
@@ -134,7 +134,7 @@ func TestServeShutdownTimeout(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
-	go func() { served <- a.serve(ctx, srv, ln, 100*time.Millisecond) }()
+	go func() { served <- a.serve(ctx, srv, ln, 0, 100*time.Millisecond) }()
 
 	slow := get(t, "http://"+ln.Addr().String()+"/slow")
 	<-started
@@ -154,8 +154,68 @@ func TestServeListenerFailure(t *testing.T) {
 	_ = ln.Close()
 	srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: time.Second}
 
-	err := newTestApp().serve(t.Context(), srv, ln, time.Second)
+	err := newTestApp().serve(t.Context(), srv, ln, 0, time.Second)
 	if err == nil || !strings.HasPrefix(err.Error(), "serve: ") {
 		t.Errorf("serve = %v, want a serve error", err)
+	}
+}
+
+// TestServeDrain: on shutdown, /readyz answers 503 at once, and for the
+// shutdown delay the server still serves every request, on new connections
+// too; only then does the listener close. The delay runs on the test's
+// clock: it ends when the test says so.
+func TestServeDrain(t *testing.T) {
+	a := newTestApp()
+	var asked time.Duration
+	drained := make(chan time.Time)
+	a.after = func(d time.Duration) <-chan time.Time {
+		asked = d
+		return drained
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", a.handleReadyz)
+	mux.HandleFunc("GET /work", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "done") })
+	ln := listen(t)
+	url := "http://" + ln.Addr().String()
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Second}
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- a.serve(ctx, srv, ln, 5*time.Second, 10*time.Second) }()
+	// A new connection per request: a load balancer opens them.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	status := func(path string) int {
+		res, err := fresh.Get(url + path)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := status("/readyz"); got != http.StatusOK {
+		t.Fatalf("/readyz before the shutdown = %d", got)
+	}
+
+	cancel() // SIGTERM
+	eventually(t, 5*time.Second, "/readyz turns 503", func() bool { return status("/readyz") == http.StatusServiceUnavailable })
+	for i := range 20 {
+		if got := status("/work"); got != http.StatusOK {
+			t.Fatalf("request %d during the drain = %d, want 200 on a new connection", i+1, got)
+		}
+	}
+	if asked != 5*time.Second {
+		t.Errorf("the drain waited for %v, want core.http.shutdownDelay, 5s", asked)
+	}
+	select {
+	case err := <-served:
+		t.Fatalf("serve returned during the drain: %v", err)
+	default:
+	}
+
+	close(drained)
+	if err := <-served; err != nil {
+		t.Fatalf("serve after the drain = %v, want nil", err)
+	}
+	if got := status("/work"); got != 0 {
+		t.Errorf("a request after the drain got %d, want the connection refused", got)
 	}
 }

@@ -40,6 +40,7 @@ type Config struct {
 // Core holds the keys under core.
 type Core struct {
 	HTTP  HTTP  `yaml:"http" env-prefix:"HTTP_"`
+	Admin Admin `yaml:"admin" env-prefix:"ADMIN_"`
 	Log   Log   `yaml:"log" env-prefix:"LOG_"`
 	Redis Redis `yaml:"redis" env-prefix:"REDIS_"`
 	Auth  Auth  `yaml:"auth" env-prefix:"AUTH_"`
@@ -53,8 +54,13 @@ type HTTP struct {
 	ReadTimeout       time.Duration `yaml:"readTimeout" env:"READ_TIMEOUT"`
 	WriteTimeout      time.Duration `yaml:"writeTimeout" env:"WRITE_TIMEOUT"`
 	IdleTimeout       time.Duration `yaml:"idleTimeout" env:"IDLE_TIMEOUT"`
-	// ShutdownTimeout bounds how long in-flight requests may run after
-	// SIGTERM before the server closes their connections.
+	// ShutdownDelay is how long, after SIGTERM, /readyz answers 503 while
+	// requests are still served, before the listener closes: the time a
+	// load balancer needs to see the replica not ready and stop sending it
+	// new connections. 0 closes at once (dev).
+	ShutdownDelay time.Duration `yaml:"shutdownDelay" env:"SHUTDOWN_DELAY"`
+	// ShutdownTimeout bounds how long in-flight requests may run after the
+	// listener closed before the server closes their connections.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout" env:"SHUTDOWN_TIMEOUT"`
 	MaxHeaderBytes  int           `yaml:"maxHeaderBytes" env:"MAX_HEADER_BYTES"`
 	// TrustedProxies lists the addresses or CIDR prefixes of reverse proxies
@@ -67,6 +73,17 @@ type HTTP struct {
 	// HTTPS); 0 sends none. Browsers then refuse plain http for that long,
 	// so dev turns it off.
 	HSTSMaxAge time.Duration `yaml:"hstsMaxAge" env:"HSTS_MAX_AGE"`
+}
+
+// Admin configures the admin listener: operators' endpoints (Prometheus
+// metrics, pprof) on an address of their own, never on the public one.
+type Admin struct {
+	// Addr is where the admin listener listens, e.g. 127.0.0.1:9090; ""
+	// (the default) starts none.
+	Addr string `yaml:"addr" env:"ADDR"`
+	// Pprof serves net/http/pprof on the admin listener as well. Profiles
+	// show memory contents and cost CPU: off by default.
+	Pprof bool `yaml:"pprof" env:"PPROF"`
 }
 
 // Log configures the slog handler.

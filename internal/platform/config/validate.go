@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -34,6 +35,12 @@ func (l *loader) validate() error {
 	v.positive("core.http.writeTimeout", h.WriteTimeout)
 	v.positive("core.http.idleTimeout", h.IdleTimeout)
 	v.positive("core.http.shutdownTimeout", h.ShutdownTimeout)
+	v.check(h.ShutdownDelay >= 0, "core.http.shutdownDelay", "must be 0s or above, got %s", h.ShutdownDelay)
+	if a := c.Core.Admin; a.Addr != "" {
+		_, _, err := net.SplitHostPort(a.Addr)
+		v.check(err == nil && a.Addr != h.Addr, "core.admin.addr", "%q must be host:port, and not core.http.addr", a.Addr)
+	}
+	v.check(!c.Core.Admin.Pprof || c.Core.Admin.Addr != "", "core.admin.pprof", "needs core.admin.addr: pprof is served on the admin listener only")
 	// http.Server treats 0 and below as its 1 MiB default: say so instead.
 	v.check(h.MaxHeaderBytes > 0, "core.http.maxHeaderBytes", "must be above 0, got %d", h.MaxHeaderBytes)
 	v.check(h.HSTSMaxAge >= 0 && h.HSTSMaxAge%time.Second == 0, "core.http.hstsMaxAge", "must be 0s (off) or a whole number of seconds, got %s", h.HSTSMaxAge)

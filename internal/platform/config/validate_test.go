@@ -81,6 +81,21 @@ func TestLoadValidation(t *testing.T) {
 			},
 		},
 		{
+			name:    "admin listener and drain",
+			overlay: "core: {http: {shutdownDelay: -1s}, admin: {addr: nowhere, pprof: true}}",
+			want: []string{
+				"core.http.shutdownDelay (from {file}:1): must be 0s or above, got -1s",
+				`core.admin.addr (from {file}:1): "nowhere" must be host:port, and not core.http.addr`,
+			},
+		},
+		{
+			name:    "pprof without the admin listener",
+			overlay: "core: {admin: {pprof: true}}",
+			want: []string{
+				"core.admin.pprof (from {file}:1): needs core.admin.addr: pprof is served on the admin listener only",
+			},
+		},
+		{
 			name:    "a partitioned cookie over http",
 			overlay: "core: {auth: {session: {cookie: {partitioned: true, secure: false}}}}",
 			want: []string{

@@ -143,7 +143,7 @@ func TestDelete(t *testing.T) {
 
 // TestCommandErrors: a command that fails inside a pipeline or a script
 // (here WRONGTYPE, in production an ACL denial or OOM) fails the
-// operation. The seed store reported such failures as success.
+// operation. @hexancore/auth's store reported such failures as success.
 func TestCommandErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -8,7 +8,7 @@ import (
 )
 
 // expiry: a record is live before its ExpireAt and dead at it. Checking
-// both sides catches an inverted check (the seed's memory store deleted
+// both sides catches an inverted check (@hexancore/auth's memory store deleted
 // valid sessions and returned expired ones) as well as a missing one.
 func (s suite) expiry(t *testing.T) {
 	st := s.New(t)

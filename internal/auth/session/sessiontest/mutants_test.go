@@ -201,7 +201,7 @@ func (m pastExpiryKept) Patch(ctx context.Context, handle string, p *session.Pat
 	return m.Store.Patch(ctx, handle, p)
 }
 
-// expiryIgnored never lets a record expire, like the seed's memory store,
+// expiryIgnored never lets a record expire, like @hexancore/auth's memory store,
 // whose inverted check returned expired sessions.
 type expiryIgnored struct{ *memstore.Store }
 
