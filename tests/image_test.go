@@ -24,7 +24,6 @@ import (
 
 	"github.com/ory/dockertest/v3"
 	dc "github.com/ory/dockertest/v3/docker"
-	"gopkg.in/yaml.v3"
 
 	"github.com/hexchi/starter/internal/apptest"
 )
@@ -564,25 +563,7 @@ func writeFile(t *testing.T, name string, data []byte) {
 // that holds the demo user's bcrypt hash.
 func testUsers(t *testing.T, root string) []string {
 	t.Helper()
-	name := filepath.Join(root, "config", "test", "config.yaml")
-	data, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Core struct {
-			Auth struct {
-				Users []string `yaml:"users"`
-			} `yaml:"auth"`
-		} `yaml:"core"`
-	}
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatalf("parse %s: %v", name, err)
-	}
-	if len(cfg.Core.Auth.Users) == 0 {
-		t.Fatalf("%s: no core.auth.users", name)
-	}
-	return cfg.Core.Auth.Users
+	return configUsers(t, filepath.Join(root, "config", "test", "config.yaml"))
 }
 
 // waitUntilReady waits until the app answers GET /readyz with 200, which

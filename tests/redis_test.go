@@ -24,13 +24,15 @@ import (
 const defaultRedisImage = "redis:7-alpine"
 
 // unavailable skips the test with how to enable it, or fails it under
-// CI=true, where a skipped integration test would be a false pass.
+// CI=true, where a skipped integration test would be a false pass. TestMain
+// says how many skipped, since go test ./... shows no skip without -v.
 func unavailable(t *testing.T, format string, args ...any) {
 	t.Helper()
 	msg := fmt.Sprintf(format, args...)
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("CI=true, and %s", msg)
 	}
+	skipped.add(msg)
 	t.Skip(msg)
 }
 

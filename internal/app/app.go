@@ -24,12 +24,16 @@ import (
 	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/platform/config"
 	"github.com/hexchi/starter/internal/platform/redis"
+	"github.com/hexchi/starter/internal/platform/telemetry"
 	"github.com/hexchi/starter/internal/platform/web"
 )
 
 // app holds what the handlers and the server lifecycle share.
 type app struct {
-	log      *slog.Logger
+	log *slog.Logger
+	// tel holds the tracer and meter providers (telemetry.go); nil in
+	// tests that build an app by hand.
+	tel      *telemetry.Telemetry
 	sessions *auth.Sessions
 	auth     *auth.Service
 	// recentAuth is how recent a login must be to end other sessions
@@ -100,7 +104,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("core.log: %w", err)
 	}
-	a := &app{log: log}
+	// Telemetry (telemetry.go): the OTLP exporters follow the standard
+	// OTEL_* variables, which the OpenTelemetry SDK reads from the process
+	// environment itself, not through getenv. Deferred first, so that the
+	// providers are flushed last, once the servers have stopped.
+	tel, err := newTelemetry(ctx, cfg.Core.Admin, log)
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(ctx, tel, log)
+	a := &app{log: log, tel: tel}
 
 	var rdb *redis.Client
 	switch store := cfg.Core.Auth.Session.Store; store {
@@ -119,6 +132,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			}
 		}()
 		a.storeReady = rdb.Ready
+		if err := rdb.Instrument(tel.TracerProvider(), tel.MeterProvider()); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("core.auth.session.store: unknown store %q, want memory or redis", store)
 	}
@@ -135,8 +151,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log.InfoContext(ctx, "listening", slog.String("addr", ln.Addr().String()),
 		slog.String("store", cfg.Core.Auth.Session.Store))
 
+	// The admin listener (/metrics, pprof) starts after the main one and
+	// stops after it, so that it answers throughout the drain.
+	stopAdmin, err := a.startAdmin(ctx, cfg.Core.Admin)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+
 	srv := newServer(ctx, cfg.Core.HTTP, a.routes(), log)
-	return a.serve(ctx, srv, ln, cfg.Core.HTTP.ShutdownDelay, cfg.Core.HTTP.ShutdownTimeout)
+	err = a.serve(ctx, srv, ln, cfg.Core.HTTP.ShutdownDelay, cfg.Core.HTTP.ShutdownTimeout)
+	return errors.Join(err, stopAdmin())
 }
 
 // newServer returns an http.Server with every limit set from cfg, so that
@@ -165,7 +190,7 @@ func newServer(ctx context.Context, cfg config.HTTP, h http.Handler, log *slog.L
 // wireAuth builds the session manager, the user directory and the login
 // service from cfg.
 func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) error {
-	sessions, err := newSessions(cfg, rdb, a.log, a.respondError)
+	sessions, err := newSessions(cfg, rdb, a.log, a.respondError, a.tel)
 	if err != nil {
 		return err
 	}

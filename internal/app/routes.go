@@ -11,10 +11,15 @@ import (
 // routes returns the app's whole HTTP surface.
 func (a *app) routes() http.Handler {
 	mux := chi.NewRouter()
+	// Telemetry wraps the router and adds its first middleware, which
+	// names each request's span and metrics by the route (telemetry.go).
+	h := a.instrumentRouter(mux)
 	// The request id comes first so every later record and problem carries
 	// it; the access log wraps the recoverer so that the 500 a panic turns
 	// into is logged with its status.
-	mux.Use(web.AssignRequestID, a.baseHeaders, web.AccessLog(a.log), web.Recoverer(a.log))
+	// The probes are logged at Debug: a load balancer sends them every few
+	// seconds, and a failing one logs its cause where it is decided.
+	mux.Use(web.AssignRequestID, a.baseHeaders, web.AccessLog(a.log, "/livez", "/readyz"), web.Recoverer(a.log))
 
 	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, errNotFound)
@@ -46,7 +51,7 @@ func (a *app) routes() http.Handler {
 		r.Route("/api/v1", a.apiRoutes)
 		a.pageRoutes(r)
 	})
-	return mux
+	return h
 }
 
 // baseHeaders sets the headers every response carries: nosniff, so that no

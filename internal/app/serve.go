@@ -57,7 +57,18 @@ func (a *app) serve(ctx context.Context, srv *http.Server, ln net.Listener, dela
 		a.log.InfoContext(ctx, "drained: closing the listener")
 	}
 
-	// ctx is already done; the shutdown needs a deadline of its own.
+	if err := shutdown(ctx, srv, serveErr, timeout); err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "stopped")
+	return nil
+}
+
+// shutdown stops srv, whose Serve reports to serveErr: it waits for the
+// in-flight requests until timeout, then drops them, and returns once
+// Serve's goroutine has ended. ctx may be done already; the shutdown has a
+// deadline of its own.
+func shutdown(ctx context.Context, srv *http.Server, serveErr <-chan error, timeout time.Duration) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
@@ -67,13 +78,9 @@ func (a *app) serve(ctx context.Context, srv *http.Server, ln net.Listener, dela
 		err = fmt.Errorf("shutdown (timeout %v): %w", timeout, err)
 	}
 	// Serve returned http.ErrServerClosed when Shutdown closed the
-	// listener; receive it, so that its goroutine has ended when serve does.
+	// listener; receive it, so that its goroutine has ended when this does.
 	if serr := <-serveErr; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, fmt.Errorf("serve: %w", serr))
 	}
-	if err != nil {
-		return err
-	}
-	a.log.InfoContext(ctx, "stopped")
-	return nil
+	return err
 }

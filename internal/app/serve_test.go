@@ -166,10 +166,11 @@ func TestServeListenerFailure(t *testing.T) {
 // clock: it ends when the test says so.
 func TestServeDrain(t *testing.T) {
 	a := newTestApp()
-	var asked time.Duration
+	// The delay the drain asks for, sent from serve's goroutine.
+	asked := make(chan time.Duration, 1)
 	drained := make(chan time.Time)
 	a.after = func(d time.Duration) <-chan time.Time {
-		asked = d
+		asked <- d
 		return drained
 	}
 	mux := http.NewServeMux()
@@ -202,8 +203,8 @@ func TestServeDrain(t *testing.T) {
 			t.Fatalf("request %d during the drain = %d, want 200 on a new connection", i+1, got)
 		}
 	}
-	if asked != 5*time.Second {
-		t.Errorf("the drain waited for %v, want core.http.shutdownDelay, 5s", asked)
+	if d := <-asked; d != 5*time.Second {
+		t.Errorf("the drain waited for %v, want core.http.shutdownDelay, 5s", d)
 	}
 	select {
 	case err := <-served:

@@ -14,12 +14,14 @@ import (
 	"github.com/hexchi/starter/internal/auth/session/redisstore"
 	"github.com/hexchi/starter/internal/platform/config"
 	"github.com/hexchi/starter/internal/platform/redis"
+	"github.com/hexchi/starter/internal/platform/telemetry"
 	"github.com/hexchi/starter/internal/platform/web"
 )
 
 // newSessions builds the session manager from core.auth.session, on the
-// Redis store when rdb is not nil and the memory store otherwise.
-func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError func(http.ResponseWriter, *http.Request, error)) (*auth.Sessions, error) {
+// Redis store when rdb is not nil and the memory store otherwise, and
+// instrumented with tel.
+func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError func(http.ResponseWriter, *http.Request, error), tel *telemetry.Telemetry) (*auth.Sessions, error) {
 	var store session.Store = memstore.New()
 	// A request waits for Redis at most its read or write timeout, once: a
 	// paused Redis is answered 503 within core.redis.readTimeout instead of
@@ -31,6 +33,13 @@ func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError f
 		store = redisstore.New(rdb.UniversalClient, redisstore.WithKeyPrefix(cfg.Redis.KeyPrefix))
 		storeTimeout = max(cfg.Redis.ReadTimeout, cfg.Redis.WriteTimeout)
 	}
+	// Telemetry (telemetry.go): every store call timed and traced by a
+	// wrapper, every event counted before its audit line.
+	st, err := newSessionTelemetry(tel)
+	if err != nil {
+		return nil, fmt.Errorf("session telemetry: %w", err)
+	}
+	store = st.store(store)
 	s := cfg.Auth.Session
 	secrets := make([][]byte, len(s.Cookie.Sign))
 	for i, secret := range s.Cookie.Sign {
@@ -58,7 +67,7 @@ func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError f
 		},
 		ErrorHandler: onError,
 		Logger:       log.With("component", "session"),
-		OnEvent:      audit(log),
+		OnEvent:      st.onEvent(audit(log)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("core.auth.session: %w", err)

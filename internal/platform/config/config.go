@@ -78,7 +78,7 @@ type HTTP struct {
 // Admin configures the admin listener: operators' endpoints (Prometheus
 // metrics, pprof) on an address of their own, never on the public one.
 type Admin struct {
-	// Addr is where the admin listener listens, e.g. 127.0.0.1:9090; ""
+	// Addr is where the admin listener listens, e.g. 127.0.0.1:9464; ""
 	// (the default) starts none.
 	Addr string `yaml:"addr" env:"ADDR"`
 	// Pprof serves net/http/pprof on the admin listener as well. Profiles

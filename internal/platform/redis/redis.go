@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hexchi/starter/internal/platform/config"
 )
@@ -65,6 +68,34 @@ func (c *Client) Ready(ctx context.Context) error {
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+// Instrument adds OpenTelemetry to the client: a span for each command, or
+// pipeline, and each dial, under the span of the request that sent it; and
+// the connection pool's metrics (db.client.connections.*, with the
+// semantic conventions' instrument types). On a Cluster it instruments
+// every node's client as go-redis makes it.
+//
+// The spans carry the command's name ("evalsha", "hgetall"), never its
+// arguments: the session store's keys hold session handles. Nor the
+// calling function and line, which cost a stack walk per command.
+func (c *Client) Instrument(tp trace.TracerProvider, mp metric.MeterProvider) error {
+	err := redisotel.InstrumentTracing(c.UniversalClient,
+		redisotel.WithTracerProvider(tp),
+		redisotel.WithDBStatement(false),
+		redisotel.WithCallerEnabled(false),
+	)
+	if err != nil {
+		return fmt.Errorf("redis tracing: %w", err)
+	}
+	err = redisotel.InstrumentMetrics(c.UniversalClient,
+		redisotel.WithMeterProvider(mp),
+		redisotel.WithSemConvCompliantMetrics(true),
+	)
+	if err != nil {
+		return fmt.Errorf("redis metrics: %w", err)
 	}
 	return nil
 }

@@ -9,11 +9,19 @@ import (
 // AccessLog is a middleware that logs one record per request, after the
 // handler returns: method, path, status, bytes, duration and remote address,
 // plus the request id (AccessLog must run below AssignRequestID). Server
-// errors (5xx) are logged at Error, everything else at Info.
+// errors (5xx) are logged at Error, but 503 at Warn: it asks the client to
+// come back, and its cause (a store down, a shutdown) is logged once where
+// it is decided, not at every request. Everything else is Info, except the
+// quietPaths (health probes, which a load balancer sends every few
+// seconds, and whose failures are logged where they are decided): Debug.
 //
 // The query string is left out on purpose: it may carry tokens, codes or
 // personal data, and access logs are kept and shipped widely.
-func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
+func AccessLog(log *slog.Logger, quietPaths ...string) func(http.Handler) http.Handler {
+	quiet := make(map[string]bool, len(quietPaths))
+	for _, p := range quietPaths {
+		quiet[p] = true
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -24,7 +32,7 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			// recoverer passes on to net/http) is logged too.
 			completed := false
 			defer func() {
-				logRequest(log, r, rec, time.Since(start), !completed)
+				logRequest(log, r, rec, time.Since(start), !completed, quiet[r.URL.Path])
 			}()
 			next.ServeHTTP(rec, r)
 			completed = true
@@ -32,7 +40,7 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-func logRequest(log *slog.Logger, r *http.Request, rec *recorder, d time.Duration, aborted bool) {
+func logRequest(log *slog.Logger, r *http.Request, rec *recorder, d time.Duration, aborted, quiet bool) {
 	status := rec.status
 	if status == 0 {
 		// The handler wrote nothing, so net/http sends 200 with no body
@@ -40,7 +48,12 @@ func logRequest(log *slog.Logger, r *http.Request, rec *recorder, d time.Duratio
 		status = http.StatusOK
 	}
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case quiet:
+		level = slog.LevelDebug
+	case status == http.StatusServiceUnavailable:
+		level = slog.LevelWarn
+	case status >= 500:
 		level = slog.LevelError
 	}
 	attrs := []slog.Attr{

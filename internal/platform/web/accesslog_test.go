@@ -38,6 +38,16 @@ func TestAccessLog(t *testing.T) {
 			target:    "/broken",
 			wantLevel: "ERROR", wantCode: 502, wantBytes: 0,
 		},
+		"unavailable: the cause is logged where it is decided": {
+			handler:   func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) },
+			target:    "/busy",
+			wantLevel: "WARN", wantCode: 503, wantBytes: 0,
+		},
+		"a probe, even a failing one": {
+			handler:   func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) },
+			target:    "/readyz",
+			wantLevel: "DEBUG", wantCode: 503, wantBytes: 0,
+		},
 		"early hints before the final status": {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(http.StatusEarlyHints)
@@ -50,11 +60,11 @@ func TestAccessLog(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
-			log, err := NewLogger(&buf, "info", "json")
+			log, err := NewLogger(&buf, "debug", "json")
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := AssignRequestID(AccessLog(log)(tc.handler))
+			h := AssignRequestID(AccessLog(log, "/livez", "/readyz")(tc.handler))
 			r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, tc.target, nil)
 			r.Header.Set(RequestIDHeader, "req-7")
 			h.ServeHTTP(httptest.NewRecorder(), r)
