@@ -20,21 +20,27 @@ func TestConformanceRedis(t *testing.T) {
 }
 
 // runConformance runs the suite on client, each subtest under a key prefix
-// of its own, deleted when it ends: a ServerClock's keys would otherwise
-// live an hour on a shared Redis.
+// of its own (ownPrefix).
 func runConformance(t *testing.T, client redis.UniversalClient) {
 	clock := sessiontest.ServerClock()
 	sessiontest.Run(t, sessiontest.Harness{
 		New: func(t *testing.T) session.Store {
-			prefix := keyPrefix()
-			t.Cleanup(func() {
-				if keys := keysUnder(t, client, prefix); len(keys) > 0 {
-					deleteKeys(t, client, keys)
-				}
-			})
-			return redisstore.New(client, redisstore.WithKeyPrefix(prefix), redisstore.WithClock(clock.Now))
+			return redisstore.New(client, redisstore.WithKeyPrefix(ownPrefix(t, client)), redisstore.WithClock(clock.Now))
 		},
 		Now:     clock.Now,
 		Advance: func(_ *testing.T, d time.Duration) { clock.Advance(d) },
 	})
+}
+
+// ownPrefix returns a key prefix of the test's own, whose keys on client
+// are deleted when it ends: a ServerClock's keys would otherwise live an
+// hour on a shared Redis.
+func ownPrefix(t *testing.T, client redis.UniversalClient) string {
+	prefix := keyPrefix()
+	t.Cleanup(func() {
+		if keys := keysUnder(t, client, prefix); len(keys) > 0 {
+			deleteKeys(t, client, keys)
+		}
+	})
+	return prefix
 }

@@ -29,6 +29,10 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
 	t.Cleanup(func() { _ = rdb.Close() })
 	checkFlow(t, srv, rdb, prefix)
+	// The near cache does not run on a Cluster, and the app says so.
+	if logs := srv.Logs.String(); !strings.Contains(logs, "session near cache off") || !strings.Contains(logs, "Redis Cluster") {
+		t.Errorf("no record that the near cache is off on a Cluster in the app log")
+	}
 }
 
 // config/test's lifetime, which the TTL in Redis must match.

@@ -138,9 +138,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	default:
 		return fmt.Errorf("core.auth.session.store: unknown store %q, want memory or redis", store)
 	}
-	if err := a.wireAuth(cfg.Core, rdb); err != nil {
+	closeStore, err := a.wireAuth(cfg.Core, rdb)
+	if err != nil {
 		return err
 	}
+	// Deferred after rdb's Close, so it runs before it: the store's own
+	// connection (the near cache's subscriber) ends first.
+	defer func() {
+		if cerr := closeStore(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close session store: %w", cerr))
+		}
+	}()
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Core.HTTP.Addr)
@@ -188,22 +196,23 @@ func newServer(ctx context.Context, cfg config.HTTP, h http.Handler, log *slog.L
 }
 
 // wireAuth builds the session manager, the user directory and the login
-// service from cfg.
-func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) error {
-	sessions, err := newSessions(cfg, rdb, a.log, a.respondError, a.tel)
-	if err != nil {
-		return err
-	}
+// service from cfg. closeStore ends the session store's own connections.
+func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) (closeStore func() error, err error) {
 	users, err := auth.NewDemoDirectory(cfg.Auth.Users)
 	if err != nil {
-		return fmt.Errorf("core.auth.users: %w", err)
+		return nil, fmt.Errorf("core.auth.users: %w", err)
 	}
 	for _, p := range cfg.HTTP.TrustedProxies {
 		prefix, err := config.ParseProxy(p)
 		if err != nil {
-			return fmt.Errorf("core.http.trustedProxies: %w", err)
+			return nil, fmt.Errorf("core.http.trustedProxies: %w", err)
 		}
 		a.trustedProxies = append(a.trustedProxies, prefix)
+	}
+	// Last, once nothing else can fail: the store may own a connection.
+	sessions, closeStore, err := newSessions(cfg, rdb, a.log, a.respondError, a.tel)
+	if err != nil {
+		return nil, err
 	}
 	l := cfg.Auth.Login
 	a.sessions = sessions
@@ -217,5 +226,5 @@ func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) error {
 	if cfg.Auth.Session.Cookie.Secure && cfg.HTTP.HSTSMaxAge > 0 {
 		a.hsts = "max-age=" + strconv.Itoa(int(cfg.HTTP.HSTSMaxAge/time.Second))
 	}
-	return nil
+	return closeStore, nil
 }

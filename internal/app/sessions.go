@@ -20,24 +20,50 @@ import (
 
 // newSessions builds the session manager from core.auth.session, on the
 // Redis store when rdb is not nil and the memory store otherwise, and
-// instrumented with tel.
-func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError func(http.ResponseWriter, *http.Request, error), tel *telemetry.Telemetry) (*auth.Sessions, error) {
+// instrumented with tel. closeStore ends what the store runs of its own
+// (the near cache's subscriber); Run calls it before it closes rdb.
+func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError func(http.ResponseWriter, *http.Request, error), tel *telemetry.Telemetry) (m *auth.Sessions, closeStore func() error, err error) {
+	moduleLog := log.With("component", "session")
 	var store session.Store = memstore.New()
+	closeStore = func() error { return nil }
 	// A request waits for Redis at most its read or write timeout, once: a
 	// paused Redis is answered 503 within core.redis.readTimeout instead of
 	// after go-redis has retried the timed-out command.
 	var storeTimeout time.Duration
+	var cached *redisstore.Store // the Redis store, when its near cache runs
 	if rdb != nil {
+		opts := []redisstore.Option{redisstore.WithKeyPrefix(cfg.Redis.KeyPrefix)}
+		if nc := cfg.Auth.Session.NearCache; nc.Enabled {
+			opts = append(opts, redisstore.WithNearCache(redisstore.NearCache{
+				MaxEntries:   nc.MaxEntries,
+				MaxBytes:     nc.MaxBytes,
+				MaxStaleness: nc.MaxStaleness,
+				Logger:       moduleLog,
+			}))
+		}
 		// go-redis's own client, not the wrapper: the store must see a
-		// Cluster for what it is.
-		store = redisstore.New(rdb.UniversalClient, redisstore.WithKeyPrefix(cfg.Redis.KeyPrefix))
+		// Cluster or a Sentinel client for what it is.
+		rs := redisstore.New(rdb.UniversalClient, opts...)
+		store, closeStore = rs, rs.Close
 		storeTimeout = max(cfg.Redis.ReadTimeout, cfg.Redis.WriteTimeout)
+		if cfg.Auth.Session.NearCache.Enabled {
+			if why := rs.NearCacheStats().DisabledBecause; why != "" {
+				moduleLog.Info("session near cache off, sessions are read from Redis", "because", why)
+			} else {
+				cached = rs
+			}
+		}
 	}
+	defer func() {
+		if err != nil {
+			_ = closeStore()
+		}
+	}()
 	// Telemetry (telemetry.go): every store call timed and traced by a
 	// wrapper, every event counted before its audit line.
-	st, err := newSessionTelemetry(tel)
+	st, err := newSessionTelemetry(tel, cached)
 	if err != nil {
-		return nil, fmt.Errorf("session telemetry: %w", err)
+		return nil, nil, fmt.Errorf("session telemetry: %w", err)
 	}
 	store = st.store(store)
 	s := cfg.Auth.Session
@@ -45,7 +71,7 @@ func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError f
 	for i, secret := range s.Cookie.Sign {
 		secrets[i] = []byte(secret.Reveal())
 	}
-	m, err := session.New(session.Options[*auth.SessionData]{
+	m, err = session.New(session.Options[*auth.SessionData]{
 		Store:               store,
 		Secrets:             secrets,
 		New:                 auth.NewSessionData,
@@ -66,13 +92,13 @@ func newSessions(cfg config.Core, rdb *redis.Client, log *slog.Logger, onError f
 			Partitioned:    s.Cookie.Partitioned,
 		},
 		ErrorHandler: onError,
-		Logger:       log.With("component", "session"),
+		Logger:       moduleLog,
 		OnEvent:      st.onEvent(audit(log)),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("core.auth.session: %w", err)
+		return nil, nil, fmt.Errorf("core.auth.session: %w", err)
 	}
-	return m, nil
+	return m, closeStore, nil
 }
 
 // audit writes the audit lines of logins and logouts. They come from the

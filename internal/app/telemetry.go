@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hexchi/starter/internal/auth/session"
+	"github.com/hexchi/starter/internal/auth/session/redisstore"
 	"github.com/hexchi/starter/internal/platform/config"
 	"github.com/hexchi/starter/internal/platform/telemetry"
 )
@@ -35,6 +37,13 @@ import (
 //   - hexchi.session.store.duration [hexchi_session_store_duration_seconds],
 //     by operation (load, create, patch, delete, list_group, delete_group)
 //     and outcome (ok, not_found, error): every session.Store call;
+//   - hexchi.session.near_cache.lookups [hexchi_session_near_cache_lookups_total],
+//     by result (hit, miss), hexchi.session.near_cache.invalidations and
+//     hexchi.session.near_cache.flushes [..._total], and the gauges
+//     hexchi.session.near_cache.entries, hexchi.session.near_cache.size
+//     [hexchi_session_near_cache_size_bytes] and
+//     hexchi.session.near_cache.tracking (1 while invalidations flow): the
+//     Redis store's near cache, read from its counters at each collection;
 //   - go-redis's connection pool (db.client.connections.*) with the Redis
 //     store, and, on the Prometheus endpoint, go_* and process_*.
 //
@@ -97,8 +106,15 @@ type sessionTelemetry struct {
 	storeDuration metric.Float64Histogram
 }
 
-func newSessionTelemetry(tel *telemetry.Telemetry) (*sessionTelemetry, error) {
+// newSessionTelemetry makes the session module's instruments, and those of
+// cached's near cache when it is not nil.
+func newSessionTelemetry(tel *telemetry.Telemetry, cached *redisstore.Store) (*sessionTelemetry, error) {
 	meter := tel.MeterProvider().Meter(instrumentationScope)
+	if cached != nil {
+		if err := observeNearCache(meter, cached); err != nil {
+			return nil, err
+		}
+	}
 	events, err := meter.Int64Counter(metricPrefix+"session.events",
 		metric.WithUnit("{event}"),
 		metric.WithDescription("Session events (session.EventKind), counted once the change is stored."))
@@ -120,6 +136,66 @@ func newSessionTelemetry(tel *telemetry.Telemetry) (*sessionTelemetry, error) {
 		storeDuration: storeDuration,
 	}, nil
 }
+
+// observeNearCache reports the near cache's counters of rs, read at each
+// collection. The registration lives as long as the meter provider, which
+// Run shuts down last.
+func observeNearCache(meter metric.Meter, rs *redisstore.Store) error {
+	const p = metricPrefix + "session.near_cache."
+	lookups, err := meter.Int64ObservableCounter(p+"lookups", metric.WithUnit("{lookup}"),
+		metric.WithDescription("Session loads by the near cache's answer: hit (served from memory) or miss (read from Redis)."))
+	if err != nil {
+		return err
+	}
+	invalidations, err := meter.Int64ObservableCounter(p+"invalidations", metric.WithUnit("{record}"),
+		metric.WithDescription("Cached sessions dropped because they changed, here or on another replica."))
+	if err != nil {
+		return err
+	}
+	flushes, err := meter.Int64ObservableCounter(p+"flushes", metric.WithUnit("{flush}"),
+		metric.WithDescription("Times the whole near cache was dropped: its connection to Redis lost or back."))
+	if err != nil {
+		return err
+	}
+	entries, err := meter.Int64ObservableGauge(p+"entries", metric.WithUnit("{record}"),
+		metric.WithDescription("Sessions held by the near cache."))
+	if err != nil {
+		return err
+	}
+	size, err := meter.Int64ObservableGauge(p+"size", metric.WithUnit("By"),
+		metric.WithDescription("Approximate memory of the sessions held by the near cache."))
+	if err != nil {
+		return err
+	}
+	// No unit: "1" would make Prometheus call it a ratio.
+	tracking, err := meter.Int64ObservableGauge(p+"tracking",
+		metric.WithDescription("1 while Redis's invalidations reach the near cache and it serves, 0 otherwise."))
+	if err != nil {
+		return err
+	}
+	hit := metric.WithAttributes(attribute.String("result", "hit"))
+	miss := metric.WithAttributes(attribute.String("result", "miss"))
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := rs.NearCacheStats()
+		o.ObserveInt64(lookups, asInt64(s.Hits), hit)
+		o.ObserveInt64(lookups, asInt64(s.Misses), miss)
+		o.ObserveInt64(invalidations, asInt64(s.Invalidations))
+		o.ObserveInt64(flushes, asInt64(s.Flushes))
+		o.ObserveInt64(entries, int64(s.Entries))
+		o.ObserveInt64(size, s.Bytes)
+		var on int64
+		if s.Tracking {
+			on = 1
+		}
+		o.ObserveInt64(tracking, on)
+		return nil
+	}, lookups, invalidations, flushes, entries, size, tracking)
+	return err
+}
+
+// asInt64 is n for an OpenTelemetry counter, which is signed. (It would
+// take centuries at a million loads a second to pass its maximum.)
+func asInt64(n uint64) int64 { return int64(min(n, math.MaxInt64)) } //nolint:gosec // G115: clamped just before
 
 // onEvent counts each session event by its kind, then hands it to next
 // (the audit lines). The handle and the group (a user id) are no labels.

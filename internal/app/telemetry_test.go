@@ -88,9 +88,11 @@ func serveInstrumented(t *testing.T, redisAddr string) (*httptest.Server, record
 			t.Fatal(err)
 		}
 	}
-	if err := a.wireAuth(cfg.Core, rdb); err != nil {
+	closeStore, err := a.wireAuth(cfg.Core, rdb)
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = closeStore() })
 	srv := httptest.NewTLSServer(a.routes())
 	t.Cleanup(srv.Close)
 	return srv, rec

@@ -6,9 +6,9 @@
 //
 // It starts its own redis-server (which must be in PATH, or named by
 // -redis-server) on a free loopback port and stops it at the end. A full
-// run takes about four minutes on two CPUs, and up to about eight when
+// run takes about eight minutes on two CPUs, and up to about twelve when
 // other processes disturb it and runs are repeated; -quick runs the whole
-// pipeline in well under a minute, with figures too rough to publish.
+// pipeline in about a minute, with figures too rough to publish.
 //
 // It is a program rather than a TestMain because it writes files and runs
 // for minutes: `go test ./...` in bench/ stays a few seconds, and the
@@ -78,6 +78,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 		"share of the CPU other processes may use during a load run before its round is discarded and run again")
 	fs.DurationVar(&o.run.BenchTime, "benchtime", 500*time.Millisecond, "testing.B run time of each micro-benchmark")
 	fs.IntVar(&o.run.BenchCount, "bench-count", 3, "runs of each micro-benchmark (the report gives the median)")
+	fs.IntVar(&o.run.LagTrials, "lag-trials", 1000, "trials of each cross-replica lag measurement")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -85,12 +86,13 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 		o.run.Warmup, o.run.Duration = 100*time.Millisecond, 300*time.Millisecond
 		o.run.Reps, o.run.GorillaReps = 1, 1
 		o.run.BenchTime, o.run.BenchCount = 100*time.Millisecond, 1
+		o.run.LagTrials = min(o.run.LagTrials, 50)
 	}
 	o.run.Quick = o.quick
 	o.run.GorillaReps = min(o.run.GorillaReps, o.run.Reps)
 	if o.run.Clients < 1 || o.run.Reps < 1 || o.run.Duration <= 0 || o.run.BenchTime <= 0 || o.run.BenchCount < 1 ||
-		o.run.Warmup < 0 || o.run.MaxOtherLoad <= 0 || fs.NArg() > 0 {
-		err := errors.New("need -clients, -reps, -duration, -benchtime, -bench-count and -max-other-load above zero, and no arguments")
+		o.run.Warmup < 0 || o.run.MaxOtherLoad <= 0 || o.run.LagTrials < 1 || fs.NArg() > 0 {
+		err := errors.New("need -clients, -reps, -duration, -benchtime, -bench-count, -lag-trials and -max-other-load above zero, and no arguments")
 		fmt.Fprintln(fs.Output(), err)
 		fs.Usage()
 		return o, err

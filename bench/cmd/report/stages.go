@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +18,8 @@ import (
 )
 
 // retryBudget is the time the runs that repeat disturbed ones may take in
-// all. It keeps a run on a busy machine under 10 minutes: the undisturbed
-// measurements take about 4.
+// all. It keeps a run on a busy machine under about 12 minutes: the
+// undisturbed measurements take about 8.
 const retryBudget = 3 * time.Minute
 
 // runner runs the measurements into res.
@@ -38,6 +39,7 @@ func (rn *runner) measureAll(ctx context.Context) error {
 	}{
 		{"round trips", rn.countRoundTrips},
 		{"correctness", rn.checkCorrectness},
+		{"cross-replica lag", rn.measureLag},
 		{"micro-benchmarks", rn.runMicro},
 		{"load", rn.runLoad},
 	}
@@ -88,6 +90,32 @@ func (rn *runner) checkCorrectness(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// lagSetups are the setups whose cross-replica lag is measured: hexchi
+// without its near cache, the floor (B reads Redis on every request), and
+// with it.
+var lagSetups = []measure.Setup{
+	{Library: apps.Hexchi}, {Library: apps.Hexchi, Near: true}, {Library: apps.Hexchi, Near: true, Idle: true},
+}
+
+// measureLag measures how long a second replica accepts a session that the
+// first ended, one setup after the other (each trial is timed).
+func (rn *runner) measureLag(ctx context.Context) error {
+	rn.res.Lag = map[measure.Setup]map[measure.LagAction]measure.Lag{}
+	for _, s := range lagSetups {
+		lags, err := measure.MeasureLag(ctx, rn.srv.Addr(), s, rn.res.Run.LagTrials)
+		if err != nil {
+			return err
+		}
+		for _, a := range measure.LagActions {
+			l := lags[a]
+			log.Printf("  %-24s %-55s p50 %-9v p99 %-9v max %-9v accepted after the ack %d times (at most %d in a trial)",
+				s, a, l.P50.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.Max.Round(time.Microsecond), l.Accepted, l.MaxAccepted)
+		}
+		rn.res.Lag[s] = lags
+	}
+	return nil
 }
 
 // microBench is one app's micro-benchmarks and their runs.
@@ -194,12 +222,25 @@ func (rn *runner) benchOnce(m *measure.Micro, req measure.Request) (report.Micro
 	}, nil
 }
 
-// runLoad runs the load rounds: in each, hexchi then scs (then gorilla,
-// with the idle timeout off, until it has GorillaReps rounds), so that
-// every hexchi run has an scs run beside it under the same conditions. A
-// round in which other processes took more than MaxOtherLoad of the CPU is
-// kept in the results but marked discarded, and run again, up to Reps more
-// rounds per request kind and idle setting while time allows.
+// roundSetups are the setups of one load round, in the order they run:
+// hexchi without and with its near cache, scs, gorilla when it is due
+// (idle timeout off only), and the ceiling, so that every hexchi run has an
+// scs run and a ceiling beside it under the same conditions.
+func roundSetups(idle, gorilla bool) []measure.Setup {
+	out := []measure.Setup{
+		{Library: apps.Hexchi, Idle: idle}, {Library: apps.Hexchi, Idle: idle, Near: true}, {Library: apps.SCS, Idle: idle},
+	}
+	if gorilla && !idle {
+		out = append(out, measure.Setup{Library: apps.Gorilla})
+	}
+	return append(out, measure.Ceiling(idle))
+}
+
+// runLoad runs the load rounds (roundSetups), gorilla in the first
+// GorillaReps kept rounds with the idle timeout off. A round in which
+// other processes took more than MaxOtherLoad of the CPU is kept in the
+// results but marked discarded, and run again, up to Reps more rounds per
+// request kind and idle setting while time allows.
 func (rn *runner) runLoad(ctx context.Context) error {
 	targets := map[measure.Setup]*measure.Target{}
 	defer func() {
@@ -207,8 +248,8 @@ func (rn *runner) runLoad(ctx context.Context) error {
 			_ = t.Close()
 		}
 	}()
-	for _, s := range measure.Setups() {
-		t, err := measure.NewTarget(rn.srv.Addr(), s)
+	for _, s := range append(measure.Setups(), measure.Ceiling(false), measure.Ceiling(true)) {
+		t, err := measure.NewTarget(ctx, rn.srv.Addr(), s)
 		if err != nil {
 			return err
 		}
@@ -220,30 +261,32 @@ func (rn *runner) runLoad(ctx context.Context) error {
 		for _, idle := range []bool{false, true} {
 			kept, keptGorilla := 0, 0
 			for rep := 0; kept < run.Reps && (rep < run.Reps || rep < 2*run.Reps && rn.mayRetry()); rep++ {
-				libs := []apps.Library{apps.Hexchi, apps.SCS}
-				if !idle && keptGorilla < run.GorillaReps {
-					libs = append(libs, apps.Gorilla)
-				}
+				setups := roundSetups(idle, keptGorilla < run.GorillaReps)
+				withGorilla := slices.ContainsFunc(setups, func(s measure.Setup) bool { return s.Library == apps.Gorilla })
 				start := time.Now()
-				round := make([]report.LoadRun, 0, len(libs))
+				round := make([]report.LoadRun, 0, len(setups))
 				disturbed := false
-				for _, lib := range libs {
-					s := measure.Setup{Library: lib, Idle: idle}
+				for _, s := range setups {
 					runtime.GC() // every run starts from a collected heap
-					r, err := targets[s].Load(ctx, req, cfg, rn.srv.CPUTime)
+					r, err := targets[s].Load(ctx, req, cfg, rn.srv.Stats)
 					if err != nil {
 						return err
 					}
 					disturbed = disturbed || r.OtherLoad > run.MaxOtherLoad
 					round = append(round, report.LoadRun{Setup: s, Request: req, Rep: rep, Result: r})
-					log.Printf("  %-10s %-13s round %d: %6.0f req/s  p50 %-8v p99 %-8v other load %3.0f%%  errors %d",
-						req, s, rep+1, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), 100*r.OtherLoad, r.Errors)
+					hits := ""
+					if hr := r.HitRate(); hr >= 0 {
+						hits = fmt.Sprintf("  hits %3.0f%%", 100*hr)
+					}
+					log.Printf("  %-10s %-26s round %d: %6.0f req/s  p50 %-8v p99 %-8v redis %5.1f µs/req%s  other load %3.0f%%  errors %d",
+						req, s, rep+1, r.PerSecond, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond),
+						float64(r.RedisCPU)/1e3, hits, 100*r.OtherLoad, r.Errors)
 				}
 				if disturbed {
 					log.Printf("  round %d discarded: other processes used more than %.0f%% of the CPU", rep+1, 100*run.MaxOtherLoad)
 				} else {
 					kept++
-					if len(libs) == 3 {
+					if withGorilla {
 						keptGorilla++
 					}
 				}

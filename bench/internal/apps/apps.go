@@ -13,6 +13,15 @@
 //	GET  /state          answer the session as JSON, for the checks
 //	GET  /hold/read      like /read, but wait in Config.Hold after the load
 //	POST /hold/write?f=F like /write, but wait in Config.Hold after the load
+//
+// hexchi's app also has the two routes that end another session of the
+// same user, which the other libraries have no call for:
+//
+//	POST /revoke?h=H        end the session whose store handle is H
+//	POST /logout-everywhere end every other session of the user
+//
+// NoSession is the same routes with no session library at all: the
+// ceiling a library's throughput is measured against.
 package apps
 
 import (
@@ -26,6 +35,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hexchi/starter/internal/auth/session/redisstore"
 )
 
 // Library names a session library under test.
@@ -36,6 +47,9 @@ const (
 	Hexchi  Library = "hexchi"
 	SCS     Library = "scs"
 	Gorilla Library = "gorilla"
+	// NoSession is no library: the routes of NewBaseline, whose throughput
+	// is the ceiling of every library's. It takes no Config.
+	NoSession Library = "no session"
 )
 
 // Libraries lists every library in the order the report shows them.
@@ -43,7 +57,7 @@ var Libraries = []Library{Hexchi, SCS, Gorilla}
 
 // HasIdleTimeout reports whether the library has an idle timeout.
 // gorilla/sessions has none: a store's TTL is MaxAge from the last Save.
-func (l Library) HasIdleTimeout() bool { return l != Gorilla }
+func (l Library) HasIdleTimeout() bool { return l != Gorilla && l != NoSession }
 
 // Config is what every app is built from.
 type Config struct {
@@ -66,6 +80,13 @@ type Config struct {
 	// been loaded and before it is used: it holds a request in flight while
 	// another one runs. It must return when the request's context ends.
 	Hold func(r *http.Request)
+	// NearCache, hexchi only, turns on redisstore's near cache with these
+	// settings. The app's Close then ends its subscriber connection.
+	NearCache *redisstore.NearCache
+	// Secret, hexchi only, is the cookie-signing secret; random if nil.
+	// Two apps with the same Secret and Prefix are two replicas of one
+	// service: each accepts the other's cookies.
+	Secret []byte
 }
 
 // App is one library's app.
@@ -82,6 +103,25 @@ type App struct {
 	// Forged returns a cookie value that passes every check the library
 	// makes before its store lookup but names no session: a guessed id.
 	Forged func() string
+	// Store is hexchi's session store, nil for the other libraries: the
+	// checks and the lag measurement wait on its near cache (Sync) and
+	// read its counters (NearCacheStats).
+	Store *redisstore.Store
+	// Handle returns the store handle of a cookie value (hexchi only), the
+	// argument of /revoke.
+	Handle func(cookieValue string) string
+}
+
+// Close releases what the app holds besides its Redis client, which is the
+// caller's: the near cache's subscriber, if it has one.
+func (a *App) Close() error {
+	if a.Store == nil {
+		return nil
+	}
+	if err := a.Store.Close(); err != nil {
+		return fmt.Errorf("%s: close store: %w", a.Library, err)
+	}
+	return nil
 }
 
 // State is what GET /state answers.
@@ -96,6 +136,9 @@ type State struct {
 
 // New builds lib's app.
 func New(lib Library, cfg Config) (*App, error) {
+	if lib == NoSession {
+		return &App{Library: NoSession, Handler: NewBaseline()}, nil
+	}
 	if cfg.Redis == nil {
 		return nil, errors.New("apps: Config.Redis is required")
 	}
@@ -110,6 +153,9 @@ func New(lib Library, cfg Config) (*App, error) {
 	}
 	if cfg.Hold == nil {
 		cfg.Hold = func(*http.Request) {}
+	}
+	if lib != Hexchi && (cfg.NearCache != nil || cfg.Secret != nil) {
+		return nil, fmt.Errorf("apps: NearCache and Secret are hexchi's options, not %s's", lib)
 	}
 	switch lib {
 	case Hexchi:

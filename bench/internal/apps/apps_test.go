@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hexchi/starter/internal/auth/session/redisstore"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -20,6 +22,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"gorilla idle":      {Gorilla, Config{Redis: client, IdleTimeout: time.Minute}},
 		"unknown library":   {Library("beego"), Config{Redis: client}},
 		"negative lifetime": {Hexchi, Config{Redis: client, Lifetime: -time.Second}},
+		"scs near cache":    {SCS, Config{Redis: client, NearCache: &redisstore.NearCache{}}},
+		"gorilla secret":    {Gorilla, Config{Redis: client, Secret: []byte("k")}},
 	} {
 		if _, err := New(tc.lib, tc.cfg); err == nil {
 			t.Errorf("%s: no error", name)
@@ -46,5 +50,15 @@ func TestForgedCookiesHaveTheRealShape(t *testing.T) {
 		if v == tc.forged() {
 			t.Errorf("%s: two forged values are equal", tc.name)
 		}
+	}
+}
+
+func TestNoSessionNeedsNoConfig(t *testing.T) {
+	app, err := New(NoSession, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Handler == nil || app.CookieName != "" || app.Store != nil || app.Close() != nil {
+		t.Errorf("no-session app: %+v", app)
 	}
 }

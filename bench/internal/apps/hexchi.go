@@ -30,10 +30,28 @@ func (d *hexchiData) IsAuthenticated() bool  { return d.User != "" }
 func (d *hexchiData) SessionGroupID() string { return d.User }
 
 func newHexchi(cfg Config) (*App, error) {
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret) // crypto/rand.Read never returns an error since Go 1.24
+	secret := cfg.Secret
+	if secret == nil {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret) // crypto/rand.Read never returns an error since Go 1.24
+	}
+	opts := []redisstore.Option{redisstore.WithKeyPrefix(cfg.Prefix), redisstore.WithClock(cfg.Now)}
+	if cfg.NearCache != nil {
+		nc := *cfg.NearCache
+		if nc.Logger == nil {
+			nc.Logger = slog.New(slog.DiscardHandler) // as the Manager's, below
+		}
+		opts = append(opts, redisstore.WithNearCache(nc))
+	}
+	store := redisstore.New(cfg.Redis, opts...)
+	if cfg.NearCache != nil {
+		if why := store.NearCacheStats().DisabledBecause; why != "" {
+			_ = store.Close()
+			return nil, fmt.Errorf("hexchi near cache is off: %s", why)
+		}
+	}
 	m, err := session.New(session.Options[*hexchiData]{
-		Store:       redisstore.New(cfg.Redis, redisstore.WithKeyPrefix(cfg.Prefix), redisstore.WithClock(cfg.Now)),
+		Store:       store,
 		Secrets:     [][]byte{secret},
 		New:         func() *hexchiData { return &hexchiData{} },
 		Lifetime:    cfg.Lifetime,
@@ -46,6 +64,7 @@ func newHexchi(cfg Config) (*App, error) {
 		Now:    cfg.Now,
 	})
 	if err != nil {
+		_ = store.Close()
 		return nil, fmt.Errorf("hexchi session manager: %w", err)
 	}
 	r := chi.NewRouter()
@@ -53,26 +72,41 @@ func newHexchi(cfg Config) (*App, error) {
 	routes(r, cfg, func(_ http.ResponseWriter, r *http.Request) (sessionAPI, error) {
 		return hexchiSession{m.From(r.Context())}, nil
 	})
+	r.Post("/revoke", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.From(r.Context()).Revoke(r.Context(), r.URL.Query().Get("h")); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	r.Post("/logout-everywhere", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := m.From(r.Context()).DestroyGroup(r.Context(), true); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
 	const cookieName = "SID" // the module's default
 	return &App{
 		Library:    Hexchi,
 		Config:     cfg,
 		Handler:    r,
 		CookieName: cookieName,
-		StoreKey: func(v string) string {
-			// The store keys a session by base64url(SHA-256(id)), where id
-			// is the cookie value up to its last '.' (redisstore's layout).
-			if u, err := url.PathUnescape(v); err == nil {
-				v = u
-			}
-			if i := strings.LastIndexByte(v, '.'); i >= 0 {
-				v = v[:i]
-			}
-			sum := sha256.Sum256([]byte(v))
-			return cfg.Prefix + "s:" + base64.RawURLEncoding.EncodeToString(sum[:])
-		},
-		Forged: forgedHexchi,
+		StoreKey:   func(v string) string { return cfg.Prefix + "s:" + hexchiHandle(v) },
+		Forged:     forgedHexchi,
+		Store:      store,
+		Handle:     hexchiHandle,
 	}, nil
+}
+
+// hexchiHandle returns the store handle of a cookie value:
+// base64url(SHA-256(id)), where id is the value up to its last '.'
+// (redisstore's layout).
+func hexchiHandle(v string) string {
+	if u, err := url.PathUnescape(v); err == nil {
+		v = u
+	}
+	if i := strings.LastIndexByte(v, '.'); i >= 0 {
+		v = v[:i]
+	}
+	sum := sha256.Sum256([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // forgedHexchi returns a well-formed id signed with a key the app does not

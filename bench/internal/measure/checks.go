@@ -176,12 +176,13 @@ func (c *checker) stale(ctx context.Context) (Outcome, error) {
 // session before its deadline until after it, and asks whether the session
 // is alive once that request committed, and what TTL its Redis key has.
 func (c *checker) deadline(setup Setup, cfg apps.Config) checkFunc {
-	return func(ctx context.Context) (Outcome, error) {
+	return func(ctx context.Context) (_ Outcome, err error) {
 		cfg.Lifetime = deadlineLifetime
-		app, err := setup.newApp(cfg)
+		app, err := setup.newApp(ctx, cfg)
 		if err != nil {
 			return Outcome{}, err
 		}
+		defer func() { err = errors.Join(err, app.Close()) }()
 		return c.deadlineRun(ctx, app)
 	}
 }

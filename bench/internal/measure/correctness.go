@@ -2,6 +2,7 @@ package measure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -49,21 +50,22 @@ const deadlineLifetime = time.Second
 // CheckCorrectness runs every check on setup, on a Redis at redisAddr
 // reached through a counting proxy. CheckDeadline waits for a session to
 // pass its deadline (about 1.3 s); withDeadline false skips it.
-func CheckCorrectness(ctx context.Context, redisAddr string, setup Setup, withDeadline bool) (map[Check]Outcome, error) {
+func CheckCorrectness(ctx context.Context, redisAddr string, setup Setup, withDeadline bool) (_ map[Check]Outcome, err error) {
 	proxy, err := rtproxy.Start(ctx, redisAddr)
 	if err != nil {
 		return nil, err
 	}
 	defer proxy.Close()
 	client := NewClient(proxy.Addr())
-	defer client.Close()
 	g := newGate()
 	cfg := setup.config(client)
 	cfg.Hold = g.hold
-	app, err := setup.newApp(cfg)
+	app, err := setup.newApp(ctx, cfg)
 	if err != nil {
+		_ = client.Close()
 		return nil, err
 	}
+	defer func() { err = errors.Join(err, closeApp(app, client)) }()
 	c := &checker{app: app, gate: g, proxy: proxy, client: client}
 	if err := warmUp(ctx, app, &clock{}); err != nil {
 		return nil, fmt.Errorf("%s: warm-up: %w", setup, err)

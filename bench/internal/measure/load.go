@@ -17,6 +17,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hexchi/starter/bench/internal/apps"
+	"github.com/hexchi/starter/bench/internal/redisproc"
+	"github.com/hexchi/starter/internal/auth/session/redisstore"
 )
 
 // LoadConfig is the shape of a load run.
@@ -39,14 +41,33 @@ type LoadResult struct {
 	P50, P99  time.Duration // latency percentiles, as the client saw them
 	// CPU is this process's CPU time per request: server, session library,
 	// go-redis and the load generator together (the generator's share is
-	// the same for every library). RedisCPU is redis-server's; zero when
-	// it could not be read.
-	CPU, RedisCPU time.Duration
+	// the same for every library). RedisCPU is redis-server's
+	// (used_cpu_sys + used_cpu_user of INFO cpu, read when the window opens
+	// and when it closes); zero when it could not be read. RedisScripts is
+	// the part of it spent running Lua (INFO commandstats), and
+	// ScriptsPerReq the scripts run per request.
+	CPU, RedisCPU, RedisScripts time.Duration
+	ScriptsPerReq               float64
+	// CacheHits and CacheMisses are the near cache's loads in the window,
+	// served from memory and sent to Redis; both 0 without a near cache.
+	CacheHits, CacheMisses uint64
 	// OtherLoad is the share of the machine's CPU time (0 to 1) that other
 	// processes used during the window: anything above a few percent means
 	// the run competed with other work. -1 when it could not be measured.
 	OtherLoad float64
 }
+
+// HitRate is the share of the window's loads that the near cache served;
+// -1 without a near cache.
+func (r LoadResult) HitRate() float64 {
+	if r.CacheHits+r.CacheMisses == 0 {
+		return -1
+	}
+	return float64(r.CacheHits) / float64(r.CacheHits+r.CacheMisses)
+}
+
+// RedisProbe reads redis-server's own counters (redisproc.Server.Stats).
+type RedisProbe func(ctx context.Context) (redisproc.Stats, error)
 
 // LoadRequests are the requests the load runs send.
 var LoadRequests = []Request{ReadOnly, Modifying}
@@ -60,26 +81,31 @@ type Target struct {
 }
 
 // NewTarget builds setup's app on the Redis at redisAddr and serves it on
-// 127.0.0.1.
-func NewTarget(redisAddr string, setup Setup) (*Target, error) {
-	client := NewClient(redisAddr)
-	app, err := setup.newApp(setup.config(client))
+// 127.0.0.1. The ceiling (apps.NoSession) needs no Redis.
+func NewTarget(ctx context.Context, redisAddr string, setup Setup) (*Target, error) {
+	var client *redis.Client
+	if setup.Library != apps.NoSession {
+		client = NewClient(redisAddr)
+	}
+	app, err := setup.newApp(ctx, setup.config(client))
 	if err != nil {
-		_ = client.Close()
+		if client != nil {
+			_ = client.Close()
+		}
 		return nil, err
 	}
 	return &Target{Setup: setup, app: app, server: httptest.NewServer(app.Handler), client: client}, nil
 }
 
-// Close stops the server and closes the app's Redis client.
+// Close stops the server and closes the app and its Redis client.
 func (t *Target) Close() error {
 	t.server.Close()
-	return t.client.Close()
+	return closeApp(t.app, t.client)
 }
 
-// Load runs cfg against the target with requests of kind req. redisCPU,
-// if not nil, reads redis-server's CPU time.
-func (t *Target) Load(ctx context.Context, req Request, cfg LoadConfig, redisCPU func() (time.Duration, error)) (LoadResult, error) {
+// Load runs cfg against the target with requests of kind req. redis, if
+// not nil, reads redis-server's counters.
+func (t *Target) Load(ctx context.Context, req Request, cfg LoadConfig, redis RedisProbe) (LoadResult, error) {
 	if req != ReadOnly && req != Modifying {
 		return LoadResult{}, fmt.Errorf("no load run for %q", req)
 	}
@@ -104,10 +130,10 @@ func (t *Target) Load(ctx context.Context, req Request, cfg LoadConfig, redisCPU
 	w.begin = time.Now().Add(cfg.Warmup)
 	w.end = w.begin.Add(cfg.Duration)
 	close(w.start)
-	s0, err := sampleAt(ctx, w.begin, redisCPU)
-	var s1 sample
+	s0, err := t.sampleAt(ctx, w.begin, redis)
+	var s1 loadSample
 	if err == nil {
-		s1, err = sampleAt(ctx, w.end, redisCPU)
+		s1, err = t.sampleAt(ctx, w.end, redis)
 	}
 	if err != nil {
 		cancel()
@@ -135,11 +161,53 @@ func (t *Target) Load(ctx context.Context, req Request, cfg LoadConfig, redisCPU
 	res.P50, res.P99 = percentile(lat, 50), percentile(lat, 99)
 	n := time.Duration(res.Requests)
 	res.CPU = (s1.proc - s0.proc) / n
-	if s0.redis >= 0 && s1.redis >= 0 {
-		res.RedisCPU = (s1.redis - s0.redis) / n
+	if s0.redisOK && s1.redisOK {
+		d := s1.stats.Sub(s0.stats)
+		res.RedisCPU, res.RedisScripts = d.CPU/n, d.Scripts/n
+		res.ScriptsPerReq = float64(d.ScriptCalls) / float64(res.Requests)
 	}
-	res.OtherLoad = otherLoad(s0, s1, cfg.Duration)
+	res.CacheHits, res.CacheMisses = s1.cache.Hits-s0.cache.Hits, s1.cache.Misses-s0.cache.Misses
+	res.OtherLoad = otherLoad(s0.sample, s1.sample, cfg.Duration)
 	return res, nil
+}
+
+// loadSample is what a load run reads when its window opens and closes:
+// the CPU clocks, redis-server's counters and the near cache's.
+type loadSample struct {
+	sample
+	stats   redisproc.Stats
+	redisOK bool
+	cache   redisstore.NearCacheStats
+}
+
+// sampleAt waits until at, then reads the counters. Redis's CPU time comes
+// from its INFO, so that it and the other clocks are read together.
+func (t *Target) sampleAt(ctx context.Context, at time.Time, redis RedisProbe) (loadSample, error) {
+	timer := time.NewTimer(time.Until(at))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		return loadSample{}, ctx.Err()
+	}
+	var ls loadSample
+	var redisCPU func() (time.Duration, error)
+	if redis != nil {
+		redisCPU = func() (time.Duration, error) {
+			st, err := redis(ctx)
+			ls.stats, ls.redisOK = st, err == nil
+			return st.CPU, err
+		}
+	}
+	s, err := takeSample(redisCPU)
+	if err != nil {
+		return loadSample{}, err
+	}
+	ls.sample = s
+	if cached(t.app) {
+		ls.cache = t.app.Store.NearCacheStats()
+	}
+	return ls, nil
 }
 
 // window is the measured window. The clients read begin and end once
@@ -147,18 +215,6 @@ func (t *Target) Load(ctx context.Context, req Request, cfg LoadConfig, redisCPU
 type window struct {
 	start      chan struct{}
 	begin, end time.Time
-}
-
-// sampleAt waits until at, then reads the CPU clocks.
-func sampleAt(ctx context.Context, at time.Time, redisCPU func() (time.Duration, error)) (sample, error) {
-	timer := time.NewTimer(time.Until(at))
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-	case <-ctx.Done():
-		return sample{}, ctx.Err()
-	}
-	return takeSample(redisCPU)
 }
 
 // percentile returns the p-th percentile of sorted latencies, by the
@@ -203,13 +259,19 @@ func (c *loadClient) run(ctx context.Context, w *window, ready func()) {
 	if c.req == Modifying {
 		method, target, want = http.MethodPost, "/write?f=n", ""
 	}
+	if cookie == nil { // the ceiling: its one user is "ann"
+		want = noSessionUser(want)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, c.target.server.URL+target, nil)
 	if err != nil {
 		c.err = err
 		return
 	}
-	cookieHeader := cookie.Name + "=" + cookie.Value
-	req.Header.Set("Cookie", cookieHeader)
+	cookieHeader := "\x00" // matches no Set-Cookie
+	if cookie != nil {
+		cookieHeader = cookie.Name + "=" + cookie.Value
+		req.Header.Set("Cookie", cookieHeader)
+	}
 	var body bytes.Buffer
 	for {
 		start := time.Now()
@@ -265,7 +327,17 @@ func (c *loadClient) send(hc *http.Client, req *http.Request, body *bytes.Buffer
 	return ok, next, nil
 }
 
-// login logs the client's user in and returns the session cookie.
+// noSessionUser is what the ceiling's /read answers for a request that
+// wants want: its every request sees the user "ann".
+func noSessionUser(want string) string {
+	if want == "" {
+		return ""
+	}
+	return "ann"
+}
+
+// login logs the client's user in and returns the session cookie; nil for
+// the ceiling, which has none.
 func (c *loadClient) login(ctx context.Context, hc *http.Client) (*http.Cookie, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.target.server.URL+"/login?user="+c.user, nil)
 	if err != nil {
@@ -282,6 +354,9 @@ func (c *loadClient) login(ctx context.Context, hc *http.Client) (*http.Cookie, 
 	}
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("login: status %d", res.StatusCode)
+	}
+	if c.target.app.CookieName == "" {
+		return nil, nil // the ceiling: the request ran the same handler, and keeps nothing
 	}
 	for _, ck := range res.Cookies() {
 		if ck.Name == c.target.app.CookieName && !isClearing(ck) {

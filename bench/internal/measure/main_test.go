@@ -11,7 +11,10 @@ import (
 
 // redisAddr is the address of the redis-server TestMain started, "" if it
 // could not start one; redisSkip then says why.
-var redisAddr, redisSkip string
+var (
+	redisAddr, redisSkip string
+	redisSrv             *redisproc.Server
+)
 
 // TestMain runs one redis-server for the package's tests and benchmarks
 // and stops it when they end. bench/ is its own module, so `go test ./...`
@@ -28,7 +31,7 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	defer srv.Close()
-	redisAddr = srv.Addr()
+	redisAddr, redisSrv = srv.Addr(), srv
 	return m.Run()
 }
 
@@ -39,4 +42,12 @@ func needRedis(tb testing.TB) string {
 		tb.Skip(redisSkip)
 	}
 	return redisAddr
+}
+
+// redisServer returns the redis-server TestMain started; call needRedis
+// first.
+func redisServer(tb testing.TB) *redisproc.Server {
+	tb.Helper()
+	needRedis(tb)
+	return redisSrv
 }

@@ -29,22 +29,24 @@ type Micro struct {
 	// login returns a cookie of a logged-in user; forged, one that names
 	// no session; visitor, one of a stored anonymous session.
 	login, forged, visitor func(ctx context.Context) (string, error)
+	app                    *apps.App
 	client                 *redis.Client
 }
 
 // NewMicro builds setup's app on the Redis at redisAddr.
 func NewMicro(ctx context.Context, redisAddr string, setup Setup) (*Micro, error) {
 	client := NewClient(redisAddr)
-	app, err := setup.newApp(setup.config(client))
+	app, err := setup.newApp(ctx, setup.config(client))
 	if err != nil {
 		_ = client.Close()
 		return nil, err
 	}
 	if err := warmUp(ctx, app, &clock{}); err != nil {
-		_ = client.Close()
+		_ = closeApp(app, client)
 		return nil, fmt.Errorf("%s: warm-up: %w", setup, err)
 	}
 	return &Micro{
+		app:        app,
 		handler:    app.Handler,
 		cookieName: app.CookieName,
 		login: func(ctx context.Context) (string, error) {
@@ -73,12 +75,12 @@ func NewBaselineMicro() *Micro {
 	return &Micro{handler: apps.NewBaseline(), cookieName: "SID", login: none, forged: none, visitor: none}
 }
 
-// Close releases the app's Redis client.
+// Close releases the app and its Redis client.
 func (m *Micro) Close() error {
 	if m.client == nil {
 		return nil
 	}
-	return m.client.Close()
+	return closeApp(m.app, m.client)
 }
 
 // Run is the body of a benchmark of req. It returns an error rather than

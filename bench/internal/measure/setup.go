@@ -6,6 +6,8 @@
 package measure
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hexchi/starter/bench/internal/apps"
+	"github.com/hexchi/starter/internal/auth/session/redisstore"
 )
 
 // IdleTimeout is the idle timeout of the "idle on" setups: 30 minutes, a
@@ -24,51 +27,142 @@ const IdleTimeout = 30 * time.Minute
 type Setup struct {
 	Library apps.Library
 	Idle    bool // idle timeout on
+	// Near turns on redisstore's near cache (hexchi only), with its
+	// defaults: 10 000 records, 16 MiB, 2 s MaxStaleness.
+	Near bool
 }
 
 // Setups lists every setup the report measures, in its order. gorilla has
 // no idle timeout, so it appears once.
 func Setups() []Setup {
 	return []Setup{
-		{apps.Hexchi, false}, {apps.Hexchi, true},
-		{apps.SCS, false}, {apps.SCS, true},
-		{apps.Gorilla, false},
+		{apps.Hexchi, false, false}, {apps.Hexchi, true, false},
+		{apps.Hexchi, false, true}, {apps.Hexchi, true, true},
+		{apps.SCS, false, false}, {apps.SCS, true, false},
+		{apps.Gorilla, false, false},
 	}
 }
 
-// String names the setup as the report does: "hexchi" or "hexchi, idle".
+// Ceiling is the no-session app of the load rounds with the idle timeout
+// idle: it has no idle timeout, but runs in those rounds so that every
+// setup's throughput has a ceiling measured beside it.
+func Ceiling(idle bool) Setup { return Setup{Library: apps.NoSession, Idle: idle} }
+
+// String names the setup as the report does: "hexchi", "hexchi, idle",
+// "hexchi, near cache, idle".
 func (s Setup) String() string {
-	if s.Idle {
-		return string(s.Library) + ", idle"
+	name := string(s.Library)
+	if s.Near {
+		name += ", near cache"
 	}
-	return string(s.Library)
+	switch {
+	case s.Library == apps.NoSession && s.Idle:
+		name += " (idle rounds)"
+	case s.Idle:
+		name += ", idle"
+	}
+	return name
 }
 
 // prefix is the setup's Redis key prefix: every setup has its own, so no
-// library ever reads another's keys.
+// library ever reads another's keys. No prefix is the start of another's
+// either, since a near cache tracks every key that starts with its own.
 func (s Setup) prefix() string {
-	if s.Idle {
-		return "bench:" + string(s.Library) + "-idle:"
+	name := string(s.Library)
+	if s.Near {
+		name += "-near"
 	}
-	return "bench:" + string(s.Library) + ":"
+	if s.Idle {
+		name += "-idle"
+	}
+	return "bench:" + name + ":"
 }
 
 // config returns the app configuration of the setup on client.
 func (s Setup) config(client *redis.Client) apps.Config {
 	cfg := apps.Config{Redis: client, Prefix: s.prefix()}
-	if s.Idle {
+	if s.Idle && s.Library.HasIdleTimeout() {
 		cfg.IdleTimeout = IdleTimeout
+	}
+	if s.Near {
+		cfg.NearCache = &redisstore.NearCache{}
 	}
 	return cfg
 }
 
-// newApp builds the setup's app.
-func (s Setup) newApp(cfg apps.Config) (*apps.App, error) {
+// trackingTimeout bounds the wait for a near cache's subscription.
+const trackingTimeout = 10 * time.Second
+
+// newApp builds the setup's app. With a near cache it returns once the
+// cache serves (its subscriber has subscribed): before that every load
+// goes to Redis, and a count or a benchmark would measure the start-up.
+// The caller closes the app.
+func (s Setup) newApp(ctx context.Context, cfg apps.Config) (*apps.App, error) {
 	app, err := apps.New(s.Library, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s, err)
 	}
+	if err := waitTracking(ctx, app); err != nil {
+		_ = app.Close()
+		return nil, fmt.Errorf("%s: %w", s, err)
+	}
 	return app, nil
+}
+
+// cached reports whether app's store has a near cache.
+func cached(app *apps.App) bool { return app.Store != nil && app.Config.NearCache != nil }
+
+// waitTracking waits until app's near cache, if it has one, is fed by
+// its subscriber.
+func waitTracking(ctx context.Context, app *apps.App) error {
+	if !cached(app) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, trackingTimeout)
+	defer cancel()
+	for {
+		st := app.Store.NearCacheStats()
+		if st.Tracking {
+			return nil
+		}
+		if st.DisabledBecause != "" {
+			return fmt.Errorf("near cache off: %s", st.DisabledBecause)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the near cache's subscriber did not subscribe: %w", ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// settle waits until every write made so far has reached app's near cache
+// (redisstore's Sync), so that a count or a check starts from a known
+// cache: this process's own writes are also echoed back by Redis, and an
+// echo that lands after the next read would drop what that read cached.
+// It returns at once for an app without a near cache.
+func settle(ctx context.Context, app *apps.App) error {
+	if !cached(app) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, trackingTimeout)
+	defer cancel()
+	if err := app.Store.Sync(ctx); err != nil {
+		return fmt.Errorf("near cache sync: %w", err)
+	}
+	return nil
+}
+
+// closeApp closes app, then client; either may be nil.
+func closeApp(app *apps.App, client *redis.Client) error {
+	var errs []error
+	if app != nil {
+		errs = append(errs, app.Close())
+	}
+	if client != nil {
+		errs = append(errs, client.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // NewClient returns a go-redis client for addr with the options every app

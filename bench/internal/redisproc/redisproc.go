@@ -30,6 +30,9 @@ type Server struct {
 	output  *syncBuffer
 	once    sync.Once
 	err     error
+	// info is the client Stats asks INFO with: one connection, opened at
+	// start, so that a reading costs one round trip and no dial.
+	info *redis.Client
 }
 
 // Start runs bin (a path or a name found in PATH, "" for "redis-server") and
@@ -95,6 +98,7 @@ func start(ctx context.Context, path string) (*Server, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("redis-server on %s: %w\n%s", s.addr, err, s.output.String())
 	}
+	s.info = redis.NewClient(&redis.Options{Addr: s.addr, PoolSize: 1, MaxIdleConns: 1, DisableIdentity: true})
 	return s, nil
 }
 
@@ -138,6 +142,9 @@ func (s *Server) PID() int { return s.cmd.Process.Pid }
 // the first result.
 func (s *Server) Close() error {
 	s.once.Do(func() {
+		if s.info != nil {
+			_ = s.info.Close()
+		}
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-s.done:

@@ -21,6 +21,17 @@ func (r *Results) writeMethod(w *strings.Builder) {
 		"except that gorilla gets `HttpOnly` and `SameSite=Lax` like the others, and hexchi's event log goes to a discarding handler, " +
 		"since the other two log nothing. hexchi's session group is the user id, as in the demo app, so its login also indexes " +
 		"the session for \"my sessions\": work the others do not do. Every go-redis client has the same options.\n\n")
+	w.WriteString("**The near cache.** The *near cache* setups build hexchi's store with `redisstore.WithNearCache` and its defaults " +
+		"(10 000 records, 16 MiB, MaxStaleness 2 s) on the same single-node client. The store keeps the records this process read and " +
+		"serves them with no round trip until Redis's broadcast tracking (`CLIENT TRACKING ... BCAST` on a subscriber connection of its own) " +
+		"says a key under its prefix changed, or MaxStaleness passes; it drops what it writes itself at once. With the idle timeout on, " +
+		"a hit whose touch is not due needs no script either. Each app is measured only once its subscriber has subscribed (before that the " +
+		"store reads Redis). Every setup's key prefix is its own and none is the start of another's, so a near cache is told only of its own " +
+		"app's writes; every write to Redis still costs it the lookup in the tracking table of prefixes.\n\n")
+	w.WriteString("**The ceiling.** *no session* is the same router and handlers with no session library, served and loaded the same way " +
+		"(`bench/internal/apps`: every request sees the user \"ann\", and changes go nowhere): no library can be faster, and a setup's " +
+		"*share of the ceiling* says how much of the machine's HTTP throughput it leaves. It runs in every load round, idle timeout off and " +
+		"on alike (it has none), so that each setup is compared with the ceiling of its own rounds.\n\n")
 	fmt.Fprintf(w, "**Idle timeout.** \"idle\" setups use an idle timeout of %s. hexchi then refreshes a session at most every "+
 		"max(1 min, idle/10) = %s, by a metadata-only touch in the load's round trip; scs re-saves the whole session on every request. "+
 		"gorilla/sessions has no idle timeout (a store's TTL is MaxAge from the last `Save`), so it appears only with the idle timeout off.\n\n",
@@ -44,22 +55,26 @@ func (r *Results) writeMethod(w *strings.Builder) {
 		"A login starts from a stored anonymous session, made before the timer starts.\n\n", human(c.BenchTime), plural(c.BenchCount, "run"), percent(c.MaxOtherLoad))
 	fmt.Fprintf(w, "**Throughput and latency** come from an in-process load generator: %d concurrent clients, each with its own "+
 		"keep-alive connection and logged-in session, send requests back to back to the app served by `httptest.NewServer` on 127.0.0.1. "+
-		"Each run has %s of unrecorded warm-up and %s of measurement. hexchi and scs run interleaved (hexchi, scs, hexchi, scs, ...) "+
-		"in %s per request kind and idle setting; gorilla runs third in the first %d of those rounds. "+
+		"Each run has %s of unrecorded warm-up and %s of measurement. The setups run interleaved, in rounds of hexchi, hexchi with the "+
+		"near cache, scs, gorilla (idle timeout off, in the first %d rounds only) and no session, %s per request kind and idle setting. "+
 		"The tables give the median of the runs, and *vs scs* is the median of the per-round ratios of a setup's throughput to scs's "+
-		"(same request, same idle setting), which cancels drift between rounds. "+
+		"(same request, same idle setting), which cancels drift between rounds; *share of the ceiling* is the same against *no session*. "+
 		"Latency is measured by the client, so it includes HTTP; CPU per request is over the measured window, for this process "+
-		"(server, library, go-redis and the load generator, whose share is the same for every library) and for redis-server. "+
+		"(server, library, go-redis and the load generator, whose share is the same for every library, from `getrusage`) and for "+
+		"redis-server (from its `INFO cpu`). *near cache hits* is the share of the window's session loads that the near cache served. "+
+		"A read-only run logs every client in before its window, so each client's first read is a miss, and so is one read per client "+
+		"every MaxStaleness (2 s); every request of a modifying run follows the client's own write, which drops its record from the cache. "+
 		"Client, server and Redis share the machine's %d CPUs, so absolute figures are low; compare the ratios. "+
 		"*Other load* is the share of the machine's CPU time that other processes used during a run's window "+
 		"(from `/proc/stat`, less this process and Redis). A round with a run above %s is discarded (still listed) "+
 		"and run again, up to %s more per request kind and idle setting; if every round was discarded, all are used.\n\n",
-		c.Clients, human(c.Warmup), human(c.Duration), plural(c.Reps, "round"), c.GorillaReps, r.Machine.CPUs,
+		c.Clients, human(c.Warmup), human(c.Duration), c.GorillaReps, plural(c.Reps, "round"), r.Machine.CPUs,
 		percent(c.MaxOtherLoad), plural(c.Reps, "round"))
 	w.WriteString("**Correctness** checks (`bench/internal/measure/correctness.go`) are the rows of the acceptance table in the " +
 		"session research (§6.9), run on the same apps and Redis, through the counting proxy. A request is held *in flight* by a gate " +
 		"in the `/hold/` routes, between its session load and its use of the session, while the check runs other requests: " +
 		"the order of events is forced, not left to timing. The deadline check uses apps whose sessions live 1 s " +
 		"(gorilla's MaxAge cannot be shorter), holds a modifying request that loaded the session before the deadline until 0.3 s after it, " +
-		"then asks whether the session still works and reads its key's TTL.\n\n")
+		"then asks whether the session still works and reads its key's TTL. The near cache setups run every check as the others do; " +
+		"their apps wait for their subscriber first, and a check reads through the cache wherever a request would.\n\n")
 }

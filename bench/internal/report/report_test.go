@@ -26,10 +26,15 @@ func fakeResults() *Results {
 		Correctness: map[measure.Setup]map[measure.Check]measure.Outcome{},
 	}
 	trips := map[measure.Request]int{measure.ReadOnly: 1, measure.Modifying: 2, measure.Forged: 0, measure.Login: 2}
+	nearTrips := map[measure.Request]int{measure.ReadOnly: 0, measure.ReadMiss: 1, measure.Modifying: 1, measure.ModMiss: 2, measure.Forged: 0, measure.Login: 2}
 	for _, s := range measure.Setups() {
 		r.RoundTrips[s] = map[measure.Request]measure.RoundTrips{}
-		for req, n := range trips {
-			r.RoundTrips[s][req] = measure.RoundTrips{Applies: true, Min: n, Max: n, Trips: []string{"GET"}}
+		byReq := trips
+		if s.Near {
+			byReq = nearTrips
+		}
+		for req, n := range byReq {
+			r.RoundTrips[s][req] = measure.RoundTrips{Applies: true, Min: n, Max: n, Trips: []string{"GET"}[:min(n, 1)]}
 		}
 		r.Micro[s] = map[measure.Request]Micro{}
 		allocs := int64(100)
@@ -43,22 +48,41 @@ func fakeResults() *Results {
 		for _, c := range measure.Checks {
 			r.Correctness[s][c] = measure.Outcome{Ran: true, Pass: s.Library == apps.Hexchi, Observed: "seen <&>"}
 		}
+	}
+	// The load rounds: every setup and the ceilings. The near cache reaches
+	// 2.4× scs read-only (a missed 2.5× target) and 92% of the ceiling.
+	for _, s := range append(measure.Setups(), measure.Ceiling(false), measure.Ceiling(true)) {
 		for rep := range r.Run.Reps {
-			perSec := map[apps.Library]float64{apps.Hexchi: 1100, apps.SCS: 1000, apps.Gorilla: 900}[s.Library]
+			perSec := map[apps.Library]float64{apps.Hexchi: 1100, apps.SCS: 1000, apps.Gorilla: 900, apps.NoSession: 2600}[s.Library]
+			if s.Near {
+				perSec = 2400
+			}
 			if s.Idle {
 				perSec *= 0.9
-				if s.Library == apps.Hexchi {
+				if s.Library == apps.Hexchi && !s.Near {
 					perSec *= 2
 				}
 			}
 			for _, req := range measure.LoadRequests {
-				r.Load = append(r.Load, LoadRun{Setup: s, Request: req, Rep: rep, Result: measure.LoadResult{
+				res := measure.LoadResult{
 					Requests: 3000, PerSecond: perSec + float64(rep), P50: time.Millisecond, P99: 5 * time.Millisecond, OtherLoad: 0.2,
-					CPU: 100 * time.Microsecond, RedisCPU: 20 * time.Microsecond,
-				}})
+					CPU: 100 * time.Microsecond, RedisCPU: 20 * time.Microsecond, RedisScripts: 5 * time.Microsecond, ScriptsPerReq: 1,
+				}
+				if s.Near {
+					res.CacheHits, res.CacheMisses = 2990, 10
+				}
+				r.Load = append(r.Load, LoadRun{Setup: s, Request: req, Rep: rep, Result: res})
 			}
 		}
 	}
+	r.Lag = map[measure.Setup]map[measure.LagAction]measure.Lag{}
+	for _, s := range []measure.Setup{{Library: apps.Hexchi}, {Library: apps.Hexchi, Near: true}} {
+		r.Lag[s] = map[measure.LagAction]measure.Lag{}
+		for _, a := range measure.LagActions {
+			r.Lag[s][a] = measure.Lag{Trials: 1000, P50: 40 * time.Microsecond, P99: 200 * time.Microsecond, Max: 3 * time.Millisecond, Accepted: 7, MaxAccepted: 3, Poll: 30 * time.Microsecond}
+		}
+	}
+	r.Run.LagTrials = 1000
 	disturbed := r.Micro[measure.Setup{Library: apps.SCS}][measure.Login]
 	disturbed.OtherLoad = 0.5
 	r.Micro[measure.Setup{Library: apps.SCS}][measure.Login] = disturbed
@@ -82,6 +106,12 @@ func TestMarkdown(t *testing.T) {
 		"![Throughput", "(benchmarks.svg)", "The machine was not idle", "60% (round discarded)", "| 2 (+1 discarded) |",
 		"| Read-only throughput ≥ 1.2× scs, idle timeout off | 1.10×, rounds 1.10–1.10", "**missed**",
 		"Why targets were missed", "costs both the same and dilutes it", "(CPU 30.0 µs) ⚠ |", "⚠ marks a benchmark", "| Read-only throughput ≥ 1.5× scs, idle timeout on | 2.20×",
+		"### Hexchi with the near cache", "| Read-only throughput ≥ 2.5× scs, idle timeout off | 2.40×", "The near cache served 99.7% of the loads",
+		"| Read-only throughput ≥ 80% of the no-session ceiling, idle timeout off | 92%", "| Read-only request on a cache hit: 0 round trips",
+		"### Redis's CPU per request", "| hexchi, near cache | 20.0 µs (Lua 5.0 µs, 1.00 scripts)", "| read-only | no session | 2 | 2\u2009601 | — | — |",
+		"### Cross-replica lag", "| logout | hexchi, near cache | 1000 | 40.0 µs | 200.0 µs | 3.00 ms | 7 (3) | 30.0 µs |",
+		"✅ rejected by the other replica within 3.00 ms in all 3000 trials", "| A session ended on one replica", "1000 trials per cell",
+		"| read-only | hexchi, near cache | 2 | 2\u2009401 | 2.40× (2.40–2.40) | 92% (92%–92%) |", "| 99.7% |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
@@ -123,6 +153,17 @@ func TestSummary(t *testing.T) {
 	}
 	if _, ok := r.LoadSummary(measure.Setup{Library: apps.Gorilla, Idle: true}, measure.ReadOnly); ok {
 		t.Error("a summary of runs that never happened")
+	}
+	// The ceiling of the same rounds: (1100/2600 + 1101/2601) / 2.
+	if want := (1100.0/2600 + 1101.0/2601) / 2; math.Abs(s.VsCeiling-want) > 1e-9 || s.HitRate != -1 {
+		t.Errorf("share of the ceiling %v, want %v; hit rate %v", s.VsCeiling, want, s.HitRate)
+	}
+	n, _ := r.LoadSummary(measure.Setup{Library: apps.Hexchi, Near: true}, measure.ReadOnly)
+	if math.Abs(n.HitRate-2990.0/3000) > 1e-9 || n.RatioVsSCS < 2.39 || n.RatioVsSCS > 2.41 {
+		t.Errorf("near cache summary %+v", n)
+	}
+	if c, _ := r.LoadSummary(measure.Ceiling(false), measure.ReadOnly); c.VsCeiling != 0 || c.RatioVsSCS != 0 {
+		t.Errorf("the ceiling compared with itself or scs: %+v", c)
 	}
 }
 

@@ -24,6 +24,8 @@ type Results struct {
 	Baseline    map[measure.Request]Micro // the routes without a session library
 	Load        []LoadRun
 	Correctness map[measure.Setup]map[measure.Check]measure.Outcome
+	// Lag is the cross-replica lag of the setups it was measured on.
+	Lag map[measure.Setup]map[measure.LagAction]measure.Lag
 }
 
 // RunConfig is how the run was configured.
@@ -40,6 +42,7 @@ type RunConfig struct {
 	MaxOtherLoad float64
 	BenchTime    time.Duration // testing.B's -benchtime
 	BenchCount   int           // runs of each micro-benchmark; the report gives the median
+	LagTrials    int           // trials of each cross-replica lag measurement
 	Command      string        // how to rerun it
 }
 
@@ -70,16 +73,33 @@ type LoadRun struct {
 type LoadSummary struct {
 	Runs      int // runs summarised
 	Discarded int // runs left out because other work disturbed them
+	// AllDisturbed is set when every run was disturbed, and all of them
+	// are summarised.
+	AllDisturbed bool
+	// OtherLoad is the median share of the CPU that other processes took
+	// in the runs summarised; -1 if not measured.
+	OtherLoad float64
 	PerSecond float64
 	P50, P99  time.Duration
 	CPU       time.Duration
 	RedisCPU  time.Duration
-	Errors    int // summed over the runs
+	// RedisScripts is the part of RedisCPU spent in Lua, ScriptsPerReq
+	// the scripts per request.
+	RedisScripts  time.Duration
+	ScriptsPerReq float64
+	// HitRate is the median share of loads the near cache served; -1
+	// without a near cache.
+	HitRate float64
+	Errors  int // summed over the runs
 	// RatioVsSCS is the median over the interleaved pairs of
 	// this.PerSecond / scs.PerSecond (same request, same idle setting);
 	// 0 for scs itself or when there is no pair. RatioMin and RatioMax
 	// are the lowest and highest pair ratios.
 	RatioVsSCS, RatioMin, RatioMax float64
+	// VsCeiling is the same against the no-session app of the same
+	// rounds: the share of the ceiling the setup reached; 0 for the
+	// ceiling itself or when there is no pair.
+	VsCeiling, CeilingMin, CeilingMax float64
 }
 
 // LoadSummary returns the summary of setup's runs of req; ok is false if
@@ -98,10 +118,21 @@ func (r *Results) LoadSummary(setup measure.Setup, req measure.Request) (LoadSum
 		}
 	}
 	if useDiscarded {
+		s.AllDisturbed = s.Discarded > 0
 		s.Discarded = 0
 	}
-	var perSec, ratios []float64
-	var p50, p99, cpu, redisCPU []time.Duration
+	var perSec, vsSCS, vsCeiling, perReq, hitRates, others []float64
+	var p50, p99, cpu, redisCPU, scripts []time.Duration
+	// pair returns this run's throughput over other's in the same round.
+	pair := func(run LoadRun, other measure.Setup) (float64, bool) {
+		for _, o := range r.Load {
+			if o.Setup == other && o.Request == req && o.Rep == run.Rep && o.Result.PerSecond > 0 &&
+				(!o.Discarded || useDiscarded) {
+				return run.Result.PerSecond / o.Result.PerSecond, true
+			}
+		}
+		return 0, false
+	}
 	for _, run := range r.Load {
 		if run.Setup != setup || run.Request != req || run.Discarded && !useDiscarded {
 			continue
@@ -110,16 +141,24 @@ func (r *Results) LoadSummary(setup measure.Setup, req measure.Request) (LoadSum
 		perSec = append(perSec, res.PerSecond)
 		p50, p99 = append(p50, res.P50), append(p99, res.P99)
 		cpu, redisCPU = append(cpu, res.CPU), append(redisCPU, res.RedisCPU)
+		scripts, perReq = append(scripts, res.RedisScripts), append(perReq, res.ScriptsPerReq)
+		if hr := res.HitRate(); hr >= 0 {
+			hitRates = append(hitRates, hr)
+		}
+		if res.OtherLoad >= 0 {
+			others = append(others, res.OtherLoad)
+		}
 		s.Errors += res.Errors
-		if setup.Library == apps.SCS {
+		if setup.Library == apps.NoSession {
 			continue
 		}
-		scs := measure.Setup{Library: apps.SCS, Idle: setup.Idle}
-		for _, other := range r.Load {
-			if other.Setup == scs && other.Request == req && other.Rep == run.Rep && other.Result.PerSecond > 0 &&
-				(!other.Discarded || useDiscarded) {
-				ratios = append(ratios, res.PerSecond/other.Result.PerSecond)
+		if setup.Library != apps.SCS {
+			if v, ok := pair(run, measure.Setup{Library: apps.SCS, Idle: setup.Idle}); ok {
+				vsSCS = append(vsSCS, v)
 			}
+		}
+		if v, ok := pair(run, measure.Ceiling(setup.Idle)); ok {
+			vsCeiling = append(vsCeiling, v)
 		}
 	}
 	if len(perSec) == 0 {
@@ -129,9 +168,21 @@ func (r *Results) LoadSummary(setup measure.Setup, req measure.Request) (LoadSum
 	s.PerSecond = median(perSec)
 	s.P50, s.P99 = median(p50), median(p99)
 	s.CPU, s.RedisCPU = median(cpu), median(redisCPU)
-	if len(ratios) > 0 {
-		s.RatioVsSCS = median(ratios)
-		s.RatioMin, s.RatioMax = slices.Min(ratios), slices.Max(ratios)
+	s.RedisScripts, s.ScriptsPerReq = median(scripts), median(perReq)
+	s.HitRate, s.OtherLoad = -1, -1
+	if len(hitRates) > 0 {
+		s.HitRate = median(hitRates)
+	}
+	if len(others) > 0 {
+		s.OtherLoad = median(others)
+	}
+	if len(vsSCS) > 0 {
+		s.RatioVsSCS = median(vsSCS)
+		s.RatioMin, s.RatioMax = slices.Min(vsSCS), slices.Max(vsSCS)
+	}
+	if len(vsCeiling) > 0 {
+		s.VsCeiling = median(vsCeiling)
+		s.CeilingMin, s.CeilingMax = slices.Min(vsCeiling), slices.Max(vsCeiling)
 	}
 	return s, true
 }

@@ -10,12 +10,19 @@ import (
 	"github.com/hexchi/starter/bench/internal/measure"
 )
 
-// colors of the libraries: the Okabe-Ito palette, which colour-blind
-// readers can tell apart.
-var colors = map[apps.Library]string{
-	apps.Hexchi:  "#0072B2",
-	apps.SCS:     "#E69F00",
-	apps.Gorilla: "#009E73",
+// series are the bars of each group, in order, with their legend and
+// colour: the Okabe-Ito palette, which colour-blind readers can tell
+// apart, and grey for the ceiling.
+var series = []struct {
+	label string
+	color string
+	setup func(idle bool) measure.Setup
+}{
+	{"hexchi", "#0072B2", func(idle bool) measure.Setup { return measure.Setup{Library: apps.Hexchi, Idle: idle} }},
+	{"hexchi, near cache", "#56B4E9", func(idle bool) measure.Setup { return measure.Setup{Library: apps.Hexchi, Idle: idle, Near: true} }},
+	{"scs", "#E69F00", func(idle bool) measure.Setup { return measure.Setup{Library: apps.SCS, Idle: idle} }},
+	{"gorilla", "#009E73", func(idle bool) measure.Setup { return measure.Setup{Library: apps.Gorilla, Idle: idle} }},
+	{"no session", "#999999", measure.Ceiling},
 }
 
 // ThroughputSVG draws the median throughput of every setup for read-only
@@ -25,15 +32,18 @@ func (r *Results) ThroughputSVG() string {
 	for _, req := range measure.LoadRequests {
 		for _, idle := range []bool{false, true} {
 			g := barGroup{Label: string(req) + ", " + idleLabel(measure.Setup{Idle: idle})}
-			for _, lib := range apps.Libraries {
-				s := measure.Setup{Library: lib, Idle: idle}
+			for _, se := range series {
+				s := se.setup(idle)
 				sum, ok := r.LoadSummary(s, req)
 				if !ok {
 					continue
 				}
-				g.Bars = append(g.Bars, bar{Label: string(lib), Value: sum.PerSecond, Color: colors[lib]})
-				if lib == apps.Hexchi && sum.RatioVsSCS > 0 {
-					g.Note = fmt.Sprintf("hexchi = %.2f× scs", sum.RatioVsSCS)
+				g.Bars = append(g.Bars, bar{Label: se.label, Value: sum.PerSecond, Color: se.color})
+				if s.Library == apps.Hexchi && s.Near && sum.RatioVsSCS > 0 {
+					g.Notes = append(g.Notes, fmt.Sprintf("near cache = %.2f× scs", sum.RatioVsSCS))
+					if sum.VsCeiling > 0 {
+						g.Notes = append(g.Notes, percent(sum.VsCeiling)+" of the ceiling")
+					}
 				}
 			}
 			groups = append(groups, g)
@@ -46,7 +56,7 @@ func (r *Results) ThroughputSVG() string {
 
 type barGroup struct {
 	Label string
-	Note  string // a second line under the label
+	Notes []string // lines under the label
 	Bars  []bar
 }
 
@@ -58,13 +68,13 @@ type bar struct {
 
 // Chart geometry, in SVG user units.
 const (
-	chartW, chartH = 760, 400
+	chartW, chartH = 920, 440
 	marginL        = 64
 	marginR        = 16
 	marginT        = 78
-	marginB        = 64
-	barW           = 38
-	barGap         = 6
+	marginB        = 80
+	barW           = 32
+	barGap         = 5
 )
 
 // barChart returns a standalone SVG document: plain shapes and text, no
@@ -99,15 +109,15 @@ func barChart(title, subtitle string, groups []barGroup) string {
 		fmt.Fprintf(&s, `<text x="%d" y="%.1f" text-anchor="end" fill="#555555">%s</text>`+"\n", marginL-6, y(v)+4, shortNumber(v))
 	}
 
-	// Legend: every library that has a bar somewhere.
+	// Legend: every series that has a bar somewhere.
 	x := float64(marginL)
-	for _, lib := range apps.Libraries {
-		if !hasBar(groups, string(lib)) {
+	for _, se := range series {
+		if !hasBar(groups, se.label) {
 			continue
 		}
-		fmt.Fprintf(&s, `<rect x="%.1f" y="52" width="12" height="12" fill="%s"/>`, x, colors[lib])
-		fmt.Fprintf(&s, `<text x="%.1f" y="62">%s</text>`+"\n", x+16, esc(string(lib)))
-		x += 90
+		fmt.Fprintf(&s, `<rect x="%.1f" y="52" width="12" height="12" fill="%s"/>`, x, se.color)
+		fmt.Fprintf(&s, `<text x="%.1f" y="62">%s</text>`+"\n", x+16, esc(se.label))
+		x += 40 + 7*float64(len(se.label))
 	}
 
 	// The groups, each centred in an equal slot.
@@ -127,9 +137,9 @@ func barChart(title, subtitle string, groups []barGroup) string {
 			fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#555555">not measured</text>`+"\n", cx, y(0)-8)
 		}
 		fmt.Fprintf(&s, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", cx, chartH-marginB+20, esc(g.Label))
-		if g.Note != "" {
+		for j, note := range g.Notes {
 			fmt.Fprintf(&s, `<text x="%.1f" y="%d" text-anchor="middle" fill="#0072B2" font-weight="bold">%s</text>`+"\n",
-				cx, chartH-marginB+38, esc(g.Note))
+				cx, chartH-marginB+38+16*j, esc(note))
 		}
 	}
 	fmt.Fprintf(&s, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#333333"/>`+"\n", marginL, chartW-marginR, y(0), y(0))

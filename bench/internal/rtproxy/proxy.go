@@ -13,6 +13,13 @@
 // measures runs alone, so the turns of one request are its round trips.
 // Commands are named by parsing the client's stream as RESP, which also
 // shows what each round trip carried ("[EVAL EVAL DEL]" for a pipeline).
+//
+// A connection that subscribes (SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE) is a
+// subscriber, not a request's: a near cache's invalidation listener, which
+// Redis pushes messages to and which pings on a timer of its own. Its
+// turns, including those it took before it subscribed (CLIENT ID, CLIENT
+// TRACKING), are left out of Take and counted apart (SubscriberTrips),
+// so that they never land in the count of whatever request runs meanwhile.
 package rtproxy
 
 import (
@@ -20,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -48,9 +56,17 @@ type Proxy struct {
 	cancel context.CancelFunc
 
 	mu     sync.Mutex
-	trips  []*Trip
+	trips  []*trip
 	conns  map[net.Conn]struct{}
 	closed bool
+	// subTrips counts the turns of subscriber connections.
+	subTrips int
+}
+
+// trip is a Trip and the connection it was taken on.
+type trip struct {
+	Trip
+	link *link
 }
 
 // Start listens on a free loopback port and forwards every connection to
@@ -71,8 +87,8 @@ func Start(ctx context.Context, target string) (*Proxy, error) {
 // Addr is the address clients connect to instead of the target's.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Take returns the round trips recorded since the last Take, and forgets
-// them.
+// Take returns the round trips recorded since the last Take on connections
+// that are not subscribers, and forgets them.
 func (p *Proxy) Take() []Trip {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -82,6 +98,14 @@ func (p *Proxy) Take() []Trip {
 	}
 	p.trips = nil
 	return out
+}
+
+// SubscriberTrips returns how many turns subscriber connections have
+// taken since the proxy started.
+func (p *Proxy) SubscriberTrips() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.subTrips
 }
 
 // Close stops accepting, closes every connection and waits for the
@@ -162,7 +186,8 @@ type link struct {
 	p          *Proxy
 	parser     commandParser // only the client direction touches it
 	clientTurn bool          // guarded by p.mu
-	cur        *Trip         // guarded by p.mu
+	cur        *trip         // guarded by p.mu
+	subscriber bool          // guarded by p.mu: it has subscribed
 }
 
 // fromClient records a chunk the client sent, before it is forwarded: the
@@ -174,10 +199,38 @@ func (l *link) fromClient(chunk []byte) {
 	defer l.p.mu.Unlock()
 	if !l.clientTurn {
 		l.clientTurn = true
-		l.cur = &Trip{}
-		l.p.trips = append(l.p.trips, l.cur)
+		l.cur = &trip{link: l}
+		if l.subscriber {
+			l.p.subTrips++
+		} else {
+			l.p.trips = append(l.p.trips, l.cur)
+		}
 	}
 	l.cur.Commands = append(l.cur.Commands, names...)
+	if !l.subscriber && slices.ContainsFunc(names, isSubscribe) {
+		l.becomeSubscriber()
+	}
+}
+
+// isSubscribe reports whether a command puts a connection in pub/sub mode.
+func isSubscribe(name string) bool {
+	return name == "SUBSCRIBE" || name == "PSUBSCRIBE" || name == "SSUBSCRIBE"
+}
+
+// becomeSubscriber moves the link's recorded trips out of the count. p.mu
+// is held.
+func (l *link) becomeSubscriber() {
+	l.subscriber = true
+	kept := l.p.trips[:0]
+	for _, t := range l.p.trips {
+		if t.link == l {
+			l.p.subTrips++
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	clear(l.p.trips[len(kept):])
+	l.p.trips = kept
 }
 
 // fromServer records that the server answered: the client's next bytes

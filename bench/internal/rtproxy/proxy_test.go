@@ -113,3 +113,57 @@ func TestProxyCloseEndsConnections(t *testing.T) {
 		t.Fatal("client connection still open after Close")
 	}
 }
+
+// A near cache's invalidation listener subscribes, and pings on a timer of
+// its own: none of its turns may count as a request's, or a read served
+// from the cache (0 round trips) would count the listener's PING.
+func TestProxyLeavesSubscribersOut(t *testing.T) {
+	p, err := Start(t.Context(), fakeRedis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	dial := func() (net.Conn, *bufio.Reader) {
+		t.Helper()
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, bufio.NewReader(c)
+	}
+	send := func(c net.Conn, r *bufio.Reader, cmd string) {
+		t.Helper()
+		if _, err := io.WriteString(c, cmd); err != nil {
+			t.Fatal(err)
+		}
+		if line, err := r.ReadString('\n'); err != nil || line != "+OK\r\n" {
+			t.Fatalf("reply %q, %v", line, err)
+		}
+	}
+	app, appR := dial()
+	sub, subR := dial()
+	send(app, appR, resp("HGETALL", "k"))
+	// The listener's set-up before it subscribes is its own too.
+	send(sub, subR, resp("CLIENT", "ID"))
+	send(sub, subR, resp("CLIENT", "TRACKING", "ON", "BCAST"))
+	send(sub, subR, resp("SUBSCRIBE", "__redis__:invalidate"))
+	send(app, appR, resp("EVALSHA", "abc", "1", "k"))
+	send(sub, subR, resp("PING"))
+
+	var names []string
+	for _, trip := range p.Take() {
+		names = append(names, trip.String())
+	}
+	if want := []string{"HGETALL", "EVALSHA"}; !slices.Equal(names, want) {
+		t.Fatalf("trips %q, want %q", names, want)
+	}
+	if n := p.SubscriberTrips(); n != 4 {
+		t.Errorf("%d subscriber trips, want 4", n)
+	}
+	// A request served from memory: only the listener speaks.
+	send(sub, subR, resp("PING"))
+	if trips := p.Take(); len(trips) != 0 {
+		t.Errorf("the listener's PING counted: %v", trips)
+	}
+}

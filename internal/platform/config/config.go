@@ -140,8 +140,24 @@ type Session struct {
 	// the user's oldest ones. 0 means no cap.
 	MaxSessionsPerGroup int `yaml:"maxSessionsPerGroup" env:"MAX_SESSIONS_PER_GROUP"`
 	// ClearSiteData makes logout answer with Clear-Site-Data: "cookies".
-	ClearSiteData bool   `yaml:"clearSiteData" env:"CLEAR_SITE_DATA"`
-	Cookie        Cookie `yaml:"cookie" env-prefix:"COOKIE_"`
+	ClearSiteData bool      `yaml:"clearSiteData" env:"CLEAR_SITE_DATA"`
+	NearCache     NearCache `yaml:"nearCache" env-prefix:"NEAR_CACHE_"`
+	Cookie        Cookie    `yaml:"cookie" env-prefix:"COOKIE_"`
+}
+
+// NearCache configures the Redis store's near cache: each replica keeps the
+// sessions it has read in memory and serves them again with no round trip,
+// until Redis says they changed (redisstore.NearCache). It runs on a single
+// Redis node only; on Cluster and behind Sentinel the store runs uncached
+// and says so at start.
+type NearCache struct {
+	Enabled    bool  `yaml:"enabled" env:"ENABLED"`
+	MaxEntries int   `yaml:"maxEntries" env:"MAX_ENTRIES"`
+	MaxBytes   int64 `yaml:"maxBytes" env:"MAX_BYTES"`
+	// MaxStaleness bounds how long a replica may serve a session that
+	// another replica changed (a logout, a revoke) when an invalidation is
+	// lost: the backstop, not the usual lag.
+	MaxStaleness time.Duration `yaml:"maxStaleness" env:"MAX_STALENESS"`
 }
 
 // Cookie configures the session cookie. HttpOnly is always on and is not a key.
@@ -190,6 +206,7 @@ func Default() Config {
 			Lifetime:            6 * time.Hour,
 			InitialLifetime:     5 * time.Minute,
 			MaxSessionsPerGroup: 20,
+			NearCache:           NearCache{Enabled: true, MaxEntries: 10_000, MaxBytes: 16 << 20, MaxStaleness: 2 * time.Second},
 			Cookie: Cookie{
 				Name:       "SID",
 				SameSite:   "lax",

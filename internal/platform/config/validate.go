@@ -14,6 +14,14 @@ import (
 // minIdleTimeout is the shortest idle timeout the config accepts.
 const minIdleTimeout = 10 * time.Second
 
+// The near cache's bounds: below 64 KiB it holds hardly a session's worth
+// of records, and past a minute of staleness a logout could be ignored by
+// another replica for too long.
+const (
+	minNearCacheBytes     = 64 << 10
+	maxNearCacheStaleness = time.Minute
+)
+
 // validate checks the configuration once every layer is applied, and reports
 // every problem at once: fixing one mistake per start is slow.
 func (l *loader) validate() error {
@@ -65,6 +73,14 @@ func (l *loader) validate() error {
 		"must be 0s (off) or at least %s, got %s", minIdleTimeout, s.IdleTimeout)
 	v.check(s.MaxSessionsPerGroup >= 0, "core.auth.session.maxSessionsPerGroup", "must be 0 (no cap) or above, got %d", s.MaxSessionsPerGroup)
 	v.positive("core.auth.recentAuth", c.Core.Auth.RecentAuth)
+	nc := s.NearCache
+	v.check(nc.MaxEntries > 0, "core.auth.session.nearCache.maxEntries", "must be above 0, got %d", nc.MaxEntries)
+	v.check(nc.MaxBytes >= minNearCacheBytes, "core.auth.session.nearCache.maxBytes", "must be at least %d (64 KiB), got %d", minNearCacheBytes, nc.MaxBytes)
+	// A replica may serve a session logged out elsewhere for up to this
+	// long when an invalidation is lost: past a minute it is a typo for
+	// seconds more often than a choice.
+	v.check(nc.MaxStaleness > 0 && nc.MaxStaleness <= maxNearCacheStaleness, "core.auth.session.nearCache.maxStaleness",
+		"must be above 0s and at most %s, got %s", maxNearCacheStaleness, nc.MaxStaleness)
 
 	l.checkCookie(&v, s.Cookie)
 

@@ -81,6 +81,23 @@ func TestLoadValidation(t *testing.T) {
 			},
 		},
 		{
+			name:    "near cache bounds",
+			overlay: "core: {auth: {session: {nearCache: {maxEntries: 0, maxBytes: 1024, maxStaleness: 0s}}}}",
+			want: []string{
+				"core.auth.session.nearCache.maxEntries (from {file}:1): must be above 0, got 0",
+				"core.auth.session.nearCache.maxBytes (from {file}:1): must be at least 65536 (64 KiB), got 1024",
+				"core.auth.session.nearCache.maxStaleness (from {file}:1): must be above 0s and at most 1m0s, got 0s",
+			},
+		},
+		{
+			// Minutes of a logout ignored elsewhere: a typo for seconds.
+			name:    "near cache staleness over a minute",
+			overlay: "core: {auth: {session: {nearCache: {enabled: false, maxStaleness: 2m}}}}",
+			want: []string{
+				"core.auth.session.nearCache.maxStaleness (from {file}:1): must be above 0s and at most 1m0s, got 2m0s",
+			},
+		},
+		{
 			name:    "admin listener and drain",
 			overlay: "core: {http: {shutdownDelay: -1s}, admin: {addr: nowhere, pprof: true}}",
 			want: []string{

@@ -64,6 +64,47 @@
 // restart or SCRIPT FLUSH; go-redis then sends EVAL, which costs one more
 // round trip, once per script and node.
 //
+// With the near cache, a Load of a cached record costs 0, or 1 (the touch
+// script) when its idle touch is due; every write costs what it costs
+// without, and drops the records it changed from this process's cache.
+//
+// # Near cache
+//
+// WithNearCache keeps the records this process has read in its memory and
+// serves them again without a round trip. Redis keeps the copies honest:
+// a connection of the store's own (the subscriber) turns on client tracking
+// in broadcast mode for the session keys and listens for invalidations,
+//
+//	CLIENT TRACKING ON REDIRECT <its own id> BCAST PREFIX <prefix>s:
+//	SUBSCRIBE __redis__:invalidate
+//
+// so that every change of a session key, by any process, by a script or by
+// expiry, drops the key's copy in every process, once Redis has run it.
+// What keeps the cache coherent:
+//
+//   - Read-your-writes: the store's own writes (Create, Patch, Delete,
+//     DeleteGroup, a due touch) drop the keys they change before they
+//     return. A load that misses reserves its key before it asks Redis, and
+//     keeps what Redis answered only if nothing dropped the key meanwhile,
+//     so a read that raced a write never stores what the write replaced.
+//   - Other processes see a change once its invalidation arrives (tests/
+//     measures the lag) and, whatever happens to it, MaxStaleness after the
+//     copy was read: the hard bound.
+//   - The cache serves only while the subscriber is subscribed, and is
+//     emptied when it loses or regains its connection. A connection that
+//     stops answering without failing is given up after 3 s of silence.
+//   - Expiry: ExpireAt is checked on every load, against the store's clock.
+//   - Memory: at most MaxEntries records and about MaxBytes of them, least
+//     recently used first out. Loads return copies.
+//
+// A store's own writes come back as invalidations too, a moment after the
+// write: the copy that the next load makes may be dropped again by them,
+// which costs a round trip, never a stale read.
+//
+// It runs on a single-node *redis.Client. On Redis Cluster, behind
+// Sentinel, and on a Redis that refuses CLIENT TRACKING, the store runs
+// uncached, and NearCacheStats().DisabledBecause says why.
+//
 // # Redis Cluster
 //
 // Every script touches exactly one key (KEYS[1]), and no command names more

@@ -166,6 +166,7 @@ func (s *Store) DeleteGroup(ctx context.Context, group, except string) (int, err
 	if len(handles) == 0 {
 		return 0, nil
 	}
+	defer s.forget(handles...)
 
 	pipe := s.client.Pipeline()
 	expireAts := make([]*redis.StringCmd, len(handles))

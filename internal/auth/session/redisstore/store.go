@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,8 +17,10 @@ import (
 // It matches the default of core.redis.keyPrefix.
 const DefaultKeyPrefix = "hexchi:"
 
-// Store is a session.Store on Redis. It is safe for concurrent use; it holds
-// no state besides its configuration, and the client is a pool.
+// Store is a session.Store on Redis. It is safe for concurrent use. Without
+// a near cache it holds no state besides its configuration, and the client
+// is a pool; with one (WithNearCache) it holds the cache, a connection and
+// a goroutine of its own, which Close ends.
 type Store struct {
 	client redis.UniversalClient
 	// cluster is set for a *redis.ClusterClient, whose pipelines run in
@@ -26,6 +29,13 @@ type Store struct {
 	cluster bool
 	prefix  string
 	now     func() time.Time
+
+	// near is the near cache (WithNearCache), nil when off; tracker feeds
+	// it. nearOff says why a near cache that was asked for is off.
+	nearCfg *NearCache
+	near    *nearCache
+	tracker *tracker
+	nearOff string
 }
 
 var _ session.Store = (*Store)(nil)
@@ -56,6 +66,17 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithNearCache turns the near cache on (see NearCache, and the package
+// doc): a record this process has read is served from its memory, with no
+// round trip, until Redis says that it changed or cfg.MaxStaleness passes.
+// It needs a single-node client (a *redis.Client made by redis.NewClient):
+// on Redis Cluster or behind Sentinel the store runs uncached, and
+// NearCacheStats().DisabledBecause says why. A store with a near cache
+// owns a connection and a goroutine of its own: Close ends them.
+func WithNearCache(cfg NearCache) Option {
+	return func(s *Store) { s.nearCfg = &cfg }
+}
+
 // New returns a store that keeps its sessions in client: a *redis.Client, a
 // Sentinel failover client or a *redis.ClusterClient. Pass go-redis's own
 // client, not a type that wraps it, so that the store sees a Cluster for
@@ -68,7 +89,69 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 	for _, opt := range opts {
 		opt(s)
 	}
+	if s.nearCfg != nil {
+		single, ok := client.(*redis.Client)
+		switch {
+		case cluster:
+			s.nearOff = "Redis Cluster: a key's invalidations come from the node that owns it, and the store tracks one node"
+		case !ok:
+			s.nearOff = fmt.Sprintf("a %T is not a single-node *redis.Client", client)
+		case single.Options().Addr == "FailoverClient":
+			s.nearOff = "Sentinel: the subscriber would not follow a failover"
+		default:
+			s.near = newNearCache(*s.nearCfg, s.now)
+			log := s.nearCfg.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			s.tracker = startTracking(s.near, single.Options(), s.sessionKey(""), log)
+		}
+	}
 	return s
+}
+
+// Close ends the near cache's subscriber connection and goroutine; a store
+// without a near cache has nothing to close. The client stays open: it is
+// the caller's.
+func (s *Store) Close() error {
+	if s.tracker == nil {
+		return nil
+	}
+	return s.tracker.close()
+}
+
+// NearCacheStats returns the near cache's counters; zero, and
+// DisabledBecause, when it is off.
+func (s *Store) NearCacheStats() NearCacheStats {
+	if s.near == nil {
+		return NearCacheStats{DisabledBecause: s.nearOff}
+	}
+	return s.near.snapshot()
+}
+
+// Sync waits until every write to Redis that ran before it, from any
+// process, has reached this store's near cache. Tests use it to read
+// "after the invalidation" without sleeping. Without a near cache it
+// returns at once.
+func (s *Store) Sync(ctx context.Context) error {
+	if s.tracker == nil {
+		return nil
+	}
+	return s.tracker.sync(ctx, s.client)
+}
+
+// forget drops handles' records from the near cache: this process wrote
+// them, and must never read back what it replaced. Redis's invalidation
+// follows, for the other processes.
+func (s *Store) forget(handles ...string) {
+	if s.near == nil {
+		return
+	}
+	keys := make([]string, len(handles))
+	for i, h := range handles {
+		keys[i] = s.sessionKey(h)
+	}
+	s.near.drop(keys...)
 }
 
 // sessionKey is the key of the hash that holds the session handle.
@@ -99,6 +182,7 @@ func (s *Store) removeFromGroup(ctx context.Context, pipe redis.Pipeliner, group
 // the index removal are separate commands in a pipeline, never one
 // multi-key command: the two keys may live on different Cluster nodes.
 func (s *Store) Delete(ctx context.Context, ref session.Ref) error {
+	defer s.forget(ref.Handle)
 	pipe := s.client.Pipeline()
 	pipe.Del(ctx, s.sessionKey(ref.Handle))
 	if ref.Group != "" {

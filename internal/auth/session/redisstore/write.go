@@ -56,6 +56,7 @@ func (s *Store) Create(ctx context.Context, handle string, rec *session.Record, 
 	case old.Handle == handle:
 		return nil, fmt.Errorf("redis create %s: a session cannot replace itself", session.ShortHandle(handle))
 	}
+	defer s.forget(handle, old.Handle)
 	now := millis(s.now())
 	live := millis(rec.ExpireAt) > now
 
@@ -107,6 +108,7 @@ func (s *Store) Create(ctx context.Context, handle string, rec *session.Record, 
 	if len(evict) == 0 {
 		return nil, nil
 	}
+	defer s.forget(evict...)
 	ended, err := s.evict(ctx, rec.Group, evict)
 	if err != nil {
 		return ended, fmt.Errorf("redis create %s: %w: %w", session.ShortHandle(handle), session.ErrEvictionFailed, err)
@@ -238,6 +240,7 @@ func (s *Store) Patch(ctx context.Context, handle string, p *session.Patch) erro
 	if p == nil {
 		return fmt.Errorf("redis patch %s: nil patch", session.ShortHandle(handle))
 	}
+	defer s.forget(handle)
 	args := make([]any, 0, 4+2*len(p.Set)+len(p.Del))
 	args = append(args, millis(s.now()), optMillis(p.LastSeen), optMillis(p.ExpireAt), len(p.Set))
 	for name, v := range p.Set {

@@ -64,6 +64,16 @@ type Harness struct {
 	Now func() time.Time
 	// Advance moves the store's clock forward by d (a Clock's Advance).
 	Advance func(t *testing.T, d time.Duration)
+
+	// Peer, if set, returns another instance on the same data as st (a
+	// second process, for a store that caches): the suite checks that a
+	// change made through one is seen through the other. Default: st
+	// itself.
+	Peer func(t *testing.T, st session.Store) session.Store
+	// Settle, if set, returns once every change made so far is visible
+	// through st (a caching store has received its invalidations).
+	// Default: nothing to wait for.
+	Settle func(t *testing.T, st session.Store)
 }
 
 // Run runs every conformance test as subtests of t. The subtest names
@@ -94,6 +104,7 @@ func Run(t *testing.T, h Harness) {
 		{"GroupLimit", s.groupLimit},
 		{"ContextCancelled", s.contextCancelled},
 		{"ConcurrentMix", s.concurrentMix},
+		{"ChangesReachPeers", s.changesReachPeers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.run)
