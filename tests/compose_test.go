@@ -317,17 +317,22 @@ func buildAppImage(t *testing.T, root, tag string) string {
 	t.Helper()
 	start := time.Now()
 	// Registered first: a build cut short here may still tag the image.
-	t.Cleanup(func() {
-		out, err := outputOf(context.Background(), 30*time.Second, nil, "docker", "image", "rm", tag)
-		if err != nil && !strings.Contains(out+err.Error(), "No such image") {
-			t.Errorf("remove %s: %v", tag, err)
-		}
-	})
+	t.Cleanup(func() { removeImage(t, tag) })
 	if err := run(t.Context(), 3*time.Minute, nil, "bash", filepath.Join(root, "scripts", "build-app-image.sh"), tag); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("built %s in %v", tag, time.Since(start).Round(time.Millisecond))
 	return tag
+}
+
+// removeImage removes image; one that is not there is no error. It runs in
+// cleanups, when the test's context has ended: hence context.Background.
+func removeImage(t *testing.T, image string) {
+	t.Helper()
+	out, err := outputOf(context.Background(), cleanupTimeout, nil, "docker", "image", "rm", image)
+	if err != nil && !strings.Contains(out+err.Error(), "No such image") {
+		t.Errorf("remove %s: %v", image, err)
+	}
 }
 
 // run runs a command, bounded by timeout, with env added to the

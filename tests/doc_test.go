@@ -2,7 +2,11 @@
 // and the app against a real Redis (single node and Cluster) started with
 // dockertest, under faults and under load, the container image, and the
 // pages in a headless Chromium (browser_test.go, which needs a chromium
-// binary instead of Redis).
+// binary instead of Redis). Operations (docs/operations.md): three app
+// containers behind HAProxy (replicas_test.go; APP_IMAGE and HAPROXY_IMAGE,
+// else built with scripts/build-app-image.sh and
+// scripts/build-haproxy-image.sh), and a master killed under load behind
+// Sentinel and in a Cluster with replicas (failover_test.go).
 //
 // Redis comes from, in order:
 //   - REDIS_ADDR: a running Redis (tests that pause, restart or cluster

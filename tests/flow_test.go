@@ -33,6 +33,10 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	if logs := srv.Logs.String(); !strings.Contains(logs, "session near cache off") || !strings.Contains(logs, "Redis Cluster") {
 		t.Errorf("no record that the near cache is off on a Cluster in the app log")
 	}
+	// Nor do shared login limits (httprate-redis takes no Cluster client).
+	if logs := srv.Logs.String(); !strings.Contains(logs, "login limits count in each replica's memory") {
+		t.Errorf("no warning that login limits are per replica on a Cluster in the app log")
+	}
 }
 
 // config/test's lifetime, which the TTL in Redis must match.

@@ -50,11 +50,16 @@ func cachedStore(t *testing.T, client *redis.Client, prefix string, now func() t
 	return st
 }
 
-// settle waits until every write so far has reached st's near cache.
+// settle waits until every write so far has reached st's near cache. It
+// fails the test within 10 s, and at once when tracking is off: Sync then
+// has no invalidation to wait for.
 func settle(t *testing.T, st session.Store) {
 	t.Helper()
-	if err := st.(*redisstore.Store).Sync(t.Context()); err != nil {
-		t.Fatalf("near cache sync: %v", err)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	rs := st.(*redisstore.Store)
+	if err := rs.Sync(ctx); err != nil {
+		t.Fatalf("settle the near cache: %v (stats %+v)", err, rs.NearCacheStats())
 	}
 }
 
@@ -278,7 +283,8 @@ func TestNearCacheLagAcrossStores(t *testing.T) {
 
 	kinds := []string{"logout", "log out everywhere", "login elsewhere (renew)"}
 	lags := make(map[string][]time.Duration)
-	for i := range trials {
+	redone := 0
+	for i := 0; i < trials; {
 		kind := kinds[i%len(kinds)]
 		h, g := rand43(), "user-"+rand43()
 		now := time.Now()
@@ -286,10 +292,26 @@ func TestNearCacheLagAcrossStores(t *testing.T) {
 		if _, err := a.Create(ctx, h, rec, session.CreateOptions{}); err != nil {
 			t.Fatalf("Create: %v", err)
 		}
+		// The Create's own invalidation must reach B before B reads, or it
+		// drops B's copy and the "lag" below is B reading Redis again.
+		settle(t, b)
+		hits := b.NearCacheStats().Hits
 		if _, err := b.Load(ctx, h, session.Touch{}); err != nil {
 			t.Fatalf("B's first read: %v", err)
 		}
 		fetched := time.Now() // the record's fetch on B began before this
+		if _, err := b.Load(ctx, h, session.Touch{}); err != nil {
+			t.Fatalf("B's second read: %v", err)
+		}
+		if b.NearCacheStats().Hits == hits {
+			// Not cached after all (another test's FLUSHDB, a
+			// reconnect): this trial would not measure the cache.
+			redone++
+			if redone > max(10, trials/10) {
+				t.Fatalf("%d trials redone of %d: B does not keep what it reads", redone, i+redone)
+			}
+			continue
+		}
 		var err error
 		switch kind {
 		case "logout":
@@ -322,7 +344,9 @@ func TestNearCacheLagAcrossStores(t *testing.T) {
 			// subscriber's wait for it. Requests pause on I/O.
 			time.Sleep(50 * time.Microsecond)
 		}
+		i++
 	}
+	t.Logf("%d trials, %d redone because B had not cached the record", trials, redone)
 	var all []time.Duration
 	for _, kind := range kinds {
 		t.Logf("%-24s %s", kind, lagSummary(lags[kind]))
@@ -701,4 +725,148 @@ func callAPI(ctx context.Context, method, url, cookie string, v any) error {
 		return fmt.Errorf("%s %s = %d %s", method, url, res.StatusCode, body)
 	}
 	return json.Unmarshal(body, v)
+}
+
+// TestNearCacheSurvivesAFlush runs FLUSHDB, whose invalidation (in RESP2 a
+// message with a null payload, which go-redis's pub/sub reader refuses)
+// must empty the cache and leave it serving, not turn it off until the
+// connection next breaks. FLUSHDB runs on database 15, which no test
+// uses: Redis sends the flush to every tracking client whatever the
+// database, and no one's keys go.
+func TestNearCacheSurvivesAFlush(t *testing.T) {
+	addr := redisAddr(t)
+	client := newClient(t, addr)
+	spare := redis.NewClient(&redis.Options{Addr: addr, DB: 15, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = spare.Close() })
+	ctx := t.Context()
+	if n, err := spare.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Skipf("database 15 of %s: %d keys, %v; not flushing it", addr, n, err)
+	}
+	prefix := ownPrefix(t, client)
+	logs := &lockedBuffer{}
+	st := cachedStore(t, client, prefix, time.Now, redisstore.NearCache{MaxStaleness: time.Minute,
+		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(logs, t.Output()), nil))})
+	h, now := rand43(), time.Now()
+	rec := &session.Record{Created: now, LastSeen: now, Expires: now.Add(time.Hour), ExpireAt: now.Add(time.Hour)}
+	if _, err := st.Create(ctx, h, rec, session.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, st)
+	// servedTwice loads h twice and reports whether the second was a hit.
+	servedTwice := func() bool {
+		for range 2 {
+			if _, err := st.Load(ctx, h, session.Touch{}); err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+		}
+		return st.NearCacheStats().Hits > 0
+	}
+	if !servedTwice() {
+		t.Fatalf("stats before the flush %+v: want the record cached and served", st.NearCacheStats())
+	}
+	before := st.NearCacheStats()
+
+	if err := spare.FlushDB(ctx).Err(); err != nil {
+		t.Fatalf("FLUSHDB: %v", err)
+	}
+	waitFor(t, 10*time.Second, "the flush emptied the cache", func() bool { return st.NearCacheStats().Flushes > before.Flushes })
+	if _, err := st.Load(ctx, h, session.Touch{}); err != nil {
+		t.Fatalf("Load after the flush: %v", err)
+	}
+	if after := st.NearCacheStats(); after.Misses != before.Misses+1 {
+		t.Errorf("misses %d before the flush, %d after a load that followed it: want one more, the copy must be gone", before.Misses, after.Misses)
+	}
+	hits := st.NearCacheStats().Hits
+	waitFor(t, 10*time.Second, "served from the cache again", func() bool {
+		_, err := st.Load(ctx, h, session.Touch{})
+		return err == nil && st.NearCacheStats().Hits > hits
+	})
+	if after := st.NearCacheStats(); !after.Tracking || after.DisabledBecause != "" {
+		t.Errorf("stats after the flush %+v: want tracking", after)
+	}
+	// A flush is a message like any other: the subscription is in step,
+	// and tracking was never off.
+	if strings.Contains(logs.String(), "tracking lost") {
+		t.Errorf("the flush turned tracking off for a while:\n%s", logs)
+	}
+}
+
+// TestNearCacheACL runs the near cache as a Redis user of its own. Redis
+// 7's default for a new user (acl-pubsub-default resetchannels) allows no
+// channel: such a user may turn tracking on and still have SUBSCRIBE
+// refused. A refusal turns the cache off for good, says why in the stats
+// and logs it once as an error; the permissions the README lists are
+// enough.
+func TestNearCacheACL(t *testing.T) {
+	addr := redisAddr(t)
+	admin := newClient(t, addr)
+	const subscriber = "+client|id +client|tracking +subscribe +ping &__redis__:invalidate"
+	tests := map[string]struct {
+		rules   string // after the user's key pattern
+		refused string // in DisabledBecause; "" for a cache that tracks
+	}{
+		"every command, no channel":                 {"+@all", "NOPERM"},
+		"no client tracking":                        {"+@all -client|tracking &__redis__:invalidate", "client tracking"},
+		"every command and the channel":             {"+@all &__redis__:invalidate", ""},
+		"the store's commands and the subscriber's": {"+@read +@write +@scripting " + subscriber, ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			prefix := ownPrefix(t, admin)
+			user, pass := "hexchi-test-"+rand43()[:12], rand43()
+			rules := append([]any{"ACL", "SETUSER", user, "reset", "on", ">" + pass, "~" + prefix + "*", "resetchannels"},
+				stringsToAny(strings.Fields(tc.rules))...)
+			if err := admin.Do(ctx, rules...).Err(); err != nil {
+				t.Fatalf("ACL SETUSER: %v", err)
+			}
+			t.Cleanup(func() { _ = admin.Do(context.WithoutCancel(ctx), "ACL", "DELUSER", user).Err() })
+			client := redis.NewClient(&redis.Options{Addr: addr, Username: user, Password: pass, ContextTimeoutEnabled: true})
+			t.Cleanup(func() { _ = client.Close() })
+
+			logs := &lockedBuffer{}
+			log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, t.Output()), nil))
+			st := redisstore.New(client, redisstore.WithKeyPrefix(prefix), redisstore.WithNearCache(redisstore.NearCache{Logger: log}))
+			t.Cleanup(func() { _ = st.Close() })
+			waitFor(t, 30*time.Second, "tracking on or refused", func() bool {
+				s := st.NearCacheStats()
+				return s.Tracking || s.DisabledBecause != ""
+			})
+			h, now := rand43(), time.Now()
+			rec := &session.Record{Created: now, LastSeen: now, Expires: now.Add(time.Hour), ExpireAt: now.Add(time.Hour)}
+			if _, err := st.Create(ctx, h, rec, session.CreateOptions{}); err != nil {
+				t.Fatalf("Create as %s: %v", tc.rules, err)
+			}
+			if tc.refused == "" {
+				settle(t, st)
+			}
+			for range 2 {
+				if _, err := st.Load(ctx, h, session.Touch{}); err != nil {
+					t.Fatalf("Load as %s: %v", tc.rules, err)
+				}
+			}
+			s := st.NearCacheStats()
+			if tc.refused == "" {
+				if !s.Tracking || s.Hits == 0 {
+					t.Errorf("stats %+v: want tracking and a hit", s)
+				}
+				return
+			}
+			if s.Tracking || s.Hits != 0 || !strings.Contains(s.DisabledBecause, tc.refused) {
+				t.Errorf("stats %+v: want off for good, no hits, because of %q", s, tc.refused)
+			}
+			if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "near cache off") {
+				t.Errorf("%d errors logged, want one that the near cache is off:\n%s", n, logs)
+			}
+		})
+	}
+}
+
+// stringsToAny is strs as the variadic arguments go-redis takes.
+func stringsToAny(strs []string) []any {
+	out := make([]any, len(strs))
+	for i, s := range strs {
+		out[i] = s
+	}
+	return out
 }

@@ -56,10 +56,33 @@ func redisImage() (repo, tag string) {
 	if image == "" {
 		image = defaultRedisImage
 	}
+	return splitImage(image)
+}
+
+// splitImage splits an image name into repository and tag; a registry
+// port (localhost:5000/app) is not a tag.
+func splitImage(image string) (repo, tag string) {
 	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
 		return image[:i], image[i+1:]
 	}
 	return image, "latest"
+}
+
+// TestSplitImage: the tag is after the last colon, unless that colon is a
+// registry's port.
+func TestSplitImage(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ image, repo, tag string }{
+		{"hexchi/app:local", "hexchi/app", "local"},
+		{"haproxy", "haproxy", "latest"},
+		{"localhost:5000/hexchi/app", "localhost:5000/hexchi/app", "latest"},
+		{"localhost:5000/hexchi/app:v1", "localhost:5000/hexchi/app", "v1"},
+	}
+	for _, tt := range tests {
+		if repo, tag := splitImage(tt.image); repo != tt.repo || tag != tt.tag {
+			t.Errorf("splitImage(%q) = %q, %q, want %q, %q", tt.image, repo, tag, tt.repo, tt.tag)
+		}
+	}
 }
 
 // redisContainer is a Redis in Docker that this test owns.

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,10 @@ type app struct {
 	hsts string
 	// trustedProxies are the peers whose X-Forwarded-For names the client.
 	trustedProxies []netip.Prefix
+	// replicaHeader and replicaName are the header that names this
+	// replica on every response and its value, the host name; "" for none
+	// (core.http.replicaHeader, replica.go).
+	replicaHeader, replicaName string
 	// storeReady checks the session store. It is nil for the memory store,
 	// which is ready whenever the process is.
 	storeReady func(context.Context) error
@@ -114,6 +119,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer shutdownTelemetry(ctx, tel, log)
 	a := &app{log: log, tel: tel}
+	if err := a.setReplicaHeader(cfg.Core.HTTP.ReplicaHeader, os.Hostname); err != nil {
+		return err
+	}
 
 	var rdb *redis.Client
 	switch store := cfg.Core.Auth.Session.Store; store {
@@ -196,7 +204,8 @@ func newServer(ctx context.Context, cfg config.HTTP, h http.Handler, log *slog.L
 }
 
 // wireAuth builds the session manager, the user directory and the login
-// service from cfg. closeStore ends the session store's own connections.
+// service from cfg. closeStore ends the connections the session store and
+// the login limits opened of their own.
 func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) (closeStore func() error, err error) {
 	users, err := auth.NewDemoDirectory(cfg.Auth.Users)
 	if err != nil {
@@ -209,14 +218,19 @@ func (a *app) wireAuth(cfg config.Core, rdb *redis.Client) (closeStore func() er
 		}
 		a.trustedProxies = append(a.trustedProxies, prefix)
 	}
-	// Last, once nothing else can fail: the store may own a connection.
-	sessions, closeStore, err := newSessions(cfg, rdb, a.log, a.respondError, a.tel)
+	// Last, once nothing else can fail: the limits and the store may own
+	// connections.
+	limits, closeLimits, err := loginLimits(cfg, rdb, a.log)
 	if err != nil {
 		return nil, err
 	}
-	l := cfg.Auth.Login
+	sessions, closeSessions, err := newSessions(cfg, rdb, a.log, a.respondError, a.tel)
+	if err != nil {
+		return nil, errors.Join(err, closeLimits())
+	}
+	closeStore = func() error { return errors.Join(closeSessions(), closeLimits()) }
 	a.sessions = sessions
-	a.auth = auth.NewService(users, auth.Limits{PerClient: l.PerClient, PerUsername: l.PerUsername, Window: l.Window}, a.log)
+	a.auth = auth.NewService(users, limits, a.log)
 	a.recentAuth = cfg.Auth.RecentAuth
 	a.rememberByDefault = cfg.Auth.Session.Cookie.Persistent
 	a.loginHint = cfg.Auth.LoginHint

@@ -83,6 +83,12 @@ func (a *app) respondError(w http.ResponseWriter, r *http.Request, err error) {
 		// The limiter has set Retry-After to the end of its window.
 		p.Status = http.StatusTooManyRequests
 		p.Detail = "Too many login attempts. Try again later."
+	case errors.Is(err, auth.ErrLimitsUnavailable):
+		// Refused before the password is checked: see auth.NewRedisCounter.
+		a.log.WarnContext(ctx, "login limits unavailable", slog.Any("err", err))
+		w.Header().Set("Retry-After", retryAfter)
+		p.Status = http.StatusServiceUnavailable
+		p.Detail = "Logins are unavailable for a moment."
 	case errors.Is(err, session.ErrStoreUnavailable):
 		a.log.WarnContext(ctx, "session store unavailable", slog.Any("err", err))
 		w.Header().Set("Retry-After", retryAfter)

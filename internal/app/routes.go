@@ -18,8 +18,10 @@ func (a *app) routes() http.Handler {
 	// it; the access log wraps the recoverer so that the 500 a panic turns
 	// into is logged with its status.
 	// The probes are logged at Debug: a load balancer sends them every few
-	// seconds, and a failing one logs its cause where it is decided.
-	mux.Use(web.AssignRequestID, a.baseHeaders, web.AccessLog(a.log, "/livez", "/readyz"), web.Recoverer(a.log))
+	// seconds, and a failing one logs its cause where it is decided. The
+	// replica header is set outside the recoverer, so that a 500 from a
+	// panic names its replica too.
+	mux.Use(web.AssignRequestID, a.baseHeaders, a.nameReplica, web.AccessLog(a.log, "/livez", "/readyz"), web.Recoverer(a.log))
 
 	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.respondError(w, r, errNotFound)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hexchi/starter/internal/auth"
 	"github.com/hexchi/starter/internal/auth/session"
 	"github.com/hexchi/starter/internal/platform/web"
 )
@@ -135,6 +136,10 @@ func TestRespondError(t *testing.T) {
 		"client gone": {
 			err:        fmt.Errorf("session: load: request ended: %w", context.Canceled),
 			wantStatus: 499, wantLevel: "DEBUG",
+		},
+		"login limits down": {
+			err:        fmt.Errorf("login limit per client: %w: %w", auth.ErrLimitsUnavailable, errors.New("internal detail")),
+			wantStatus: 503, wantDetail: "Logins are unavailable for a moment.", wantLevel: "WARN",
 		},
 		"login too old": {
 			err:        session.ErrRecentAuthRequired,

@@ -148,7 +148,7 @@ func observeNearCache(meter metric.Meter, rs *redisstore.Store) error {
 		return err
 	}
 	invalidations, err := meter.Int64ObservableCounter(p+"invalidations", metric.WithUnit("{record}"),
-		metric.WithDescription("Cached sessions dropped because they changed, here or on another replica."))
+		metric.WithDescription("Cached sessions, or reads of them in flight, dropped by Redis's invalidations: changes on other replicas, and the echo of this replica's own changes when it finds a copy."))
 	if err != nil {
 		return err
 	}

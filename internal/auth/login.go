@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,30 +41,26 @@ const (
 // it, so that both get the same checks, limits and session handling.
 type Service struct {
 	users     Directory
-	perClient *httprate.RateLimiter
-	perUser   *httprate.RateLimiter // counts failed logins only
-	limits    Limits
+	perClient limit
+	perUser   limit // counts failed logins only
 	log       *slog.Logger
+	now       func() time.Time
 }
 
-// Limits configures the login rate limits.
-type Limits struct {
-	PerClient   int // attempts per window from one client IP, right or wrong
-	PerUsername int // failed attempts per window for one username
-	Window      time.Duration
-}
-
-// NewService returns a Service over users. The limiters count in this
-// process's memory: behind several replicas each one counts alone, so the
-// effective limit is multiplied by the replica count (a shared counter,
-// e.g. in Redis, is the next step when that matters).
+// NewService returns a Service over users, with the login limits counted
+// where limits.Counter says: in this process's memory by default, where
+// each replica counts alone.
 func NewService(users Directory, limits Limits, log *slog.Logger) *Service {
+	counter := func(string) httprate.LimitCounter { return nil }
+	if limits.Counter != nil {
+		counter = limits.Counter
+	}
 	return &Service{
 		users:     users,
-		perClient: httprate.NewRateLimiter(limits.PerClient, limits.Window),
-		perUser:   httprate.NewRateLimiter(limits.PerUsername, limits.Window),
-		limits:    limits,
+		perClient: newLimit(limits.PerClient, limits.Window, counter(LimitClient)),
+		perUser:   newLimit(limits.PerUsername, limits.Window, counter(LimitUsername)),
 		log:       log,
+		now:       time.Now,
 	}
 }
 
@@ -78,7 +73,9 @@ func NewService(users Directory, limits Limits, log *slog.Logger) *Service {
 //
 // The per-client limit counts every attempt; the per-username limit counts
 // failures only: it is there to stop password guessing, and a user who logs
-// in from a few browsers in a row is not guessing.
+// in from a few browsers in a row is not guessing. When the limits cannot
+// be counted the login is refused with ErrLimitsUnavailable, before the
+// password is checked (see NewRedisCounter).
 //
 // Login writes no audit line itself: the login has not happened until the
 // session is stored, and the app logs it then (session.Options.OnEvent).
@@ -90,19 +87,26 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, sess *Session, c
 	// Usernames are matched as typed, but limited case-insensitively, so
 	// that "Demo" and "demo" share one budget.
 	userKey := strings.ToLower(username)
-	if s.perClient.OnLimit(w, r, clientIP) || s.failuresSpent(w, userKey) {
-		s.log.WarnContext(ctx, "login rate limited", "client", clientIP)
-		return User{}, ErrTooManyAttempts
+	now := s.now()
+	if err := s.checkLimits(w, now, clientIP, userKey); err != nil {
+		if errors.Is(err, ErrTooManyAttempts) {
+			s.log.WarnContext(ctx, "login rate limited", "client", clientIP)
+		}
+		return User{}, err
 	}
 	user, err := s.users.Authenticate(ctx, username, password)
+	if errors.Is(err, ErrBadCredentials) {
+		// The failure keeps the username's attempt that checkLimits took.
+		s.log.InfoContext(ctx, "login failed", "client", clientIP)
+		return User{}, err
+	}
+	// A right password, or a directory that failed, is no guess: the
+	// attempt goes back. If it cannot, the username is a little closer to
+	// its limit, which is no reason to refuse this login.
+	if gerr := s.perUser.giveBack(userKey, now, s.now()); gerr != nil {
+		s.log.WarnContext(ctx, "login attempt not given back", slog.Any("err", gerr))
+	}
 	if err != nil {
-		if errors.Is(err, ErrBadCredentials) {
-			s.log.InfoContext(ctx, "login failed", "client", clientIP)
-			// The failure spends one of the username's attempts. Two
-			// failures at once may both pass the check above: the limit is
-			// off by the number of concurrent attempts at most.
-			s.perUser.OnLimit(w, r, userKey)
-		}
 		return User{}, err
 	}
 	err = sess.Login(remember, func(d *SessionData) { d.UserID, d.Username = user.ID, user.Name })
@@ -124,17 +128,28 @@ func (s *Service) Confirm(w http.ResponseWriter, r *http.Request, sess *Session,
 	return err
 }
 
-// failuresSpent reports whether the username has no failed attempt left in
-// the window, and then sets Retry-After, as the limiter does on its limits.
-func (s *Service) failuresSpent(w http.ResponseWriter, userKey string) bool {
-	// A memory counter never fails; a shared one that does is treated as a
-	// spent budget (fail closed): a login is refused rather than guessed.
-	_, rate, err := s.perUser.Status(userKey)
-	if err != nil || int(math.Round(rate))+1 > s.limits.PerUsername {
-		w.Header().Set("Retry-After", strconv.Itoa(int(s.limits.Window/time.Second)))
-		return true
+// checkLimits takes one of the client's attempts, and one of the
+// username's failed attempts, which Login gives back unless the password
+// was wrong: taken before the password is checked, it holds under
+// concurrent guesses too, where a count after bcrypt would let every guess
+// of a burst through. On a limit it sets Retry-After to the window's length
+// (RFC 6585), as httprate does, and returns ErrTooManyAttempts; when the
+// limits cannot be counted, it returns ErrLimitsUnavailable.
+func (s *Service) checkLimits(w http.ResponseWriter, now time.Time, clientIP, userKey string) error {
+	over, err := s.perClient.spend(clientIP, now)
+	if err != nil {
+		return fmt.Errorf("login limit per client: %w", err)
 	}
-	return false
+	if !over {
+		if over, err = s.perUser.spend(userKey, now); err != nil {
+			return fmt.Errorf("login limit per username: %w", err)
+		}
+	}
+	if over {
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.perClient.window/time.Second)))
+		return ErrTooManyAttempts
+	}
+	return nil
 }
 
 // checkCredentials rejects a login request that cannot be right, before any

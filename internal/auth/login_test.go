@@ -51,6 +51,7 @@ func newLoginEnv(t *testing.T, limits Limits) *loginEnv {
 	log := slog.New(slog.DiscardHandler)
 	e.svc = NewService(e.users, limits, log)
 	now := func() time.Time { return e.now }
+	e.svc.now = now
 	sessions, err := session.New(session.Options[*SessionData]{
 		Store:   memstore.New(memstore.WithClock(now)),
 		Secrets: [][]byte{[]byte(strings.Repeat("k", 32))},

@@ -73,6 +73,12 @@ type HTTP struct {
 	// HTTPS); 0 sends none. Browsers then refuse plain http for that long,
 	// so dev turns it off.
 	HSTSMaxAge time.Duration `yaml:"hstsMaxAge" env:"HSTS_MAX_AGE"`
+	// ReplicaHeader names a response header that carries this process's
+	// host name (its container's, under Docker or Kubernetes) on every
+	// response, so that behind a load balancer one can tell which replica
+	// answered. "" (the default) sends none: a host name tells the
+	// internet something about the deployment, so it is opt-in.
+	ReplicaHeader string `yaml:"replicaHeader" env:"REPLICA_HEADER"`
 }
 
 // Admin configures the admin listener: operators' endpoints (Prometheus

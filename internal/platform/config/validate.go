@@ -52,6 +52,10 @@ func (l *loader) validate() error {
 	// http.Server treats 0 and below as its 1 MiB default: say so instead.
 	v.check(h.MaxHeaderBytes > 0, "core.http.maxHeaderBytes", "must be above 0, got %d", h.MaxHeaderBytes)
 	v.check(h.HSTSMaxAge >= 0 && h.HSTSMaxAge%time.Second == 0, "core.http.hstsMaxAge", "must be 0s (off) or a whole number of seconds, got %s", h.HSTSMaxAge)
+	// A name net/http would refuse to write (a space, a colon) would be
+	// dropped from every response without a word.
+	v.check(!strings.ContainsFunc(h.ReplicaHeader, notTokenChar), "core.http.replicaHeader",
+		"%q is not a valid header name (letters, digits and !#$%%&'*+-.^_`|~ only)", h.ReplicaHeader)
 	for _, p := range h.TrustedProxies {
 		_, err := ParseProxy(p)
 		v.check(err == nil, "core.http.trustedProxies", "%q is not an IP address or CIDR prefix", p)
@@ -146,7 +150,7 @@ func (l *loader) checkCookie(v *validator, c Cookie) {
 }
 
 // notTokenChar reports whether r may not appear in an RFC 7230 token, which
-// is what RFC 6265 requires of a cookie name.
+// is what RFC 6265 requires of a cookie name and RFC 9110 of a header name.
 func notTokenChar(r rune) bool {
 	switch {
 	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':

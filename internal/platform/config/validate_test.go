@@ -136,6 +136,22 @@ func TestLoadValidation(t *testing.T) {
 			want:    []string{"core.http.maxHeaderBytes (from {file}:1): must be above 0, got 0"},
 		},
 		{
+			name:    "replica header with a space",
+			overlay: `core: {http: {replicaHeader: "X Replica"}}`,
+			want:    []string{`core.http.replicaHeader (from {file}:1): "X Replica" is not a valid header name`},
+		},
+		{
+			// A trailing colon, as in a header line copied whole.
+			name:    "replica header with a colon",
+			overlay: `core: {http: {replicaHeader: "X-Replica:"}}`,
+			want:    []string{`core.http.replicaHeader (from {file}:1): "X-Replica:" is not a valid header name`},
+		},
+		{
+			name: "replica header from the environment, not ASCII",
+			env:  map[string]string{"CORE_HTTP_REPLICA_HEADER": "Réplica"},
+			want: []string{`core.http.replicaHeader (from env CORE_HTTP_REPLICA_HEADER): "Réplica" is not a valid header name`},
+		},
+		{
 			name:    "negative redis db",
 			overlay: "core: {redis: {db: -1}}",
 			want:    []string{"core.redis.db (from {file}:1): must be 0 or above, got -1"},
@@ -258,6 +274,16 @@ func TestLoadValidEdgeCases(t *testing.T) {
 			name:    "valid __Host- cookie",
 			overlay: "core: {auth: {session: {cookie: {name: __Host-SID, secure: true, path: /, domain: \"\"}}}}",
 			check:   func(c Config) bool { return c.Core.Auth.Session.Cookie.Name == "__Host-SID" },
+		},
+		{
+			name:    "replica header",
+			overlay: "core: {http: {replicaHeader: X-Replica}}",
+			check:   func(c Config) bool { return c.Core.HTTP.ReplicaHeader == "X-Replica" },
+		},
+		{
+			name:    "replica header off by default",
+			overlay: "core: {log: {level: info}}",
+			check:   func(c Config) bool { return c.Core.HTTP.ReplicaHeader == "" },
 		},
 		{
 			name:    "cookie name with every allowed symbol",

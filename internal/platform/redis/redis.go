@@ -32,11 +32,15 @@ type Client struct {
 // New returns a client for cfg. go-redis picks the topology from the
 // options: with MasterName set it is a Sentinel client for that master,
 // with several addresses a Redis Cluster client, and with one address a
-// plain single-node client.
+// plain single-node client. A Cluster client also re-reads the slot map
+// when a node stops answering (reloadOnFailure), so that it finds the
+// replica that took a failed master's place.
 //
 // New does not connect; connections are made on first use, so a Redis that
-// is down at start makes the app not ready rather than stopping it.
-func New(cfg config.Redis) (*Client, error) {
+// is down at start makes the app not ready rather than stopping it. opts
+// change go-redis's options before the client is made, for a client that
+// needs other settings than the app's (the login limits' has no retries).
+func New(cfg config.Redis, opts ...func(*goredis.UniversalOptions)) (*Client, error) {
 	if len(cfg.Addrs) == 0 {
 		// go-redis would silently fall back to 127.0.0.1:6379.
 		return nil, errors.New("core.redis.addrs: no address")
@@ -45,7 +49,7 @@ func New(cfg config.Redis) (*Client, error) {
 		// Cluster has only database 0, and go-redis drops DB without a word.
 		return nil, fmt.Errorf("core.redis.db: %d, but Redis Cluster (%d addrs) has only db 0", cfg.DB, len(cfg.Addrs))
 	}
-	return &Client{goredis.NewUniversalClient(&goredis.UniversalOptions{
+	o := &goredis.UniversalOptions{
 		Addrs:      cfg.Addrs,
 		MasterName: cfg.MasterName,
 		DB:         cfg.DB,
@@ -58,7 +62,27 @@ func New(cfg config.Redis) (*Client, error) {
 		DialTimeout:           cfg.DialTimeout,
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
-	})}, nil
+		// The rest are go-redis's defaults, which a failover needs as they
+		// are. A failed command is retried, up to 3 times after 10 ms to
+		// 1 s of backoff (on a Cluster: up to 4 attempts over the nodes), so
+		// that one dropped connection costs a retry rather than a 503; the
+		// retries end with the request's deadline. Every command goes to
+		// a master (ReadOnly, RouteByLatency, RouteRandomly off): a
+		// replica may not have the write a request made a moment before.
+		// Behind Sentinel the client asks a Sentinel for the master each
+		// time it dials, and drops its connections to the old master when
+		// a Sentinel announces a new one (+switch-master).
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	c := goredis.NewUniversalClient(o)
+	if cluster, ok := c.(*goredis.ClusterClient); ok {
+		// After a master's failover no node redirects the client to the
+		// promoted replica: see reloadOnFailure.
+		cluster.AddHook(newReloadOnFailure(cluster))
+	}
+	return &Client{c}, nil
 }
 
 // Ready reports whether Redis answers PING within a second (less if ctx

@@ -83,8 +83,9 @@
 // What keeps the cache coherent:
 //
 //   - Read-your-writes: the store's own writes (Create, Patch, Delete,
-//     DeleteGroup, a due touch) drop the keys they change before they
-//     return. A load that misses reserves its key before it asks Redis, and
+//     DeleteGroup, an eviction, a due touch) drop the keys they change once
+//     the write has run, before they return: dropped before, a load in
+//     between could read and keep what the write replaced. A load that misses reserves its key before it asks Redis, and
 //     keeps what Redis answered only if nothing dropped the key meanwhile,
 //     so a read that raced a write never stores what the write replaced.
 //   - Other processes see a change once its invalidation arrives (tests/
@@ -95,15 +96,30 @@
 //     stops answering without failing is given up after 3 s of silence.
 //   - Expiry: ExpireAt is checked on every load, against the store's clock.
 //   - Memory: at most MaxEntries records and about MaxBytes of them, least
-//     recently used first out. Loads return copies.
+//     recently used first out; a record bigger than MaxBytes is not kept.
+//     Loads return copies.
 //
 // A store's own writes come back as invalidations too, a moment after the
 // write: the copy that the next load makes may be dropped again by them,
 // which costs a round trip, never a stale read.
 //
+// A FLUSHALL or FLUSHDB empties the cache, which keeps serving. A failover
+// that moves one address (a DNS name, a virtual IP) to a new primary while
+// the old one stays up is not seen: the subscriber may stay on the demoted
+// node, which answers its pings and sends nothing, and only MaxStaleness
+// bounds what the cache serves.
+//
 // It runs on a single-node *redis.Client. On Redis Cluster, behind
-// Sentinel, and on a Redis that refuses CLIENT TRACKING, the store runs
-// uncached, and NearCacheStats().DisabledBecause says why.
+// Sentinel, and on a Redis that refuses tracking, the store runs uncached,
+// and NearCacheStats().DisabledBecause says why; a refusal is logged once,
+// as an error. The subscriber connects as the client's user, which needs,
+// besides the store's own commands:
+//
+//	+client|id +client|tracking +subscribe +ping &__redis__:invalidate
+//
+// Redis 7 gives a new user no channel at all (acl-pubsub-default
+// resetchannels): a user with +@all still needs &__redis__:invalidate.
+// Close turns the cache off: once closed, the store reads from Redis.
 //
 // # Redis Cluster
 //

@@ -50,7 +50,13 @@ func (s *Store) Load(ctx context.Context, handle string, touch session.Touch) (*
 		s.near.cancel(key, token)
 		return nil, err
 	}
-	s.near.fill(key, token, rec, fetchedAt)
+	if !s.near.fill(key, token, rec, fetchedAt) && touch.Idle > 0 {
+		// The touch script may have written, and a load that reserved the
+		// key after this one (its reservation replaced this one's) may have
+		// read the record before the write and filled it: drop whatever is
+		// there, as every write does once it has run.
+		s.near.drop(key)
+	}
 	return rec, nil
 }
 

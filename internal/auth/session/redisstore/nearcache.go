@@ -25,8 +25,9 @@ type NearCache struct {
 	MaxStaleness time.Duration
 	// Logger receives the near cache's state changes: tracking on, lost
 	// (the store then reads from Redis until it is back), or refused by
-	// Redis for good (no CLIENT TRACKING: an old or restricted Redis, an
-	// ACL without CLIENT). Default slog.Default().
+	// Redis for good (an old Redis, or an ACL without one of the commands
+	// or the channel the subscriber needs: see the package doc). Default
+	// slog.Default().
 	Logger *slog.Logger
 }
 
@@ -41,13 +42,18 @@ const (
 
 // NearCacheStats are the near cache's counters, for metrics.
 type NearCacheStats struct {
-	Hits, Misses      uint64 // loads served from memory, and loads that went to Redis
-	Invalidations     uint64 // records dropped because Redis said they changed (not this process's own writes)
+	Hits, Misses uint64 // loads served from memory, and loads that went to Redis
+	// Invalidations counts the records (or loads in flight) dropped
+	// because Redis said they changed: other processes' writes, and the
+	// echo of this process's own, which arrives a moment after the write
+	// and is counted when it finds an entry (one a load made after the
+	// write). The drop a write makes itself, before it returns, is not.
+	Invalidations     uint64
 	Flushes           uint64 // times the whole cache was dropped (tracking lost or restarted)
 	Entries           int
 	Bytes             int64
 	Tracking          bool   // invalidations flow: the cache may serve
-	DisabledBecause   string // why the cache is off for good: the client, or Redis refused tracking
+	DisabledBecause   string // why the cache is off for good: the client, Redis refused tracking, or the store is closed
 	MaxEntries        int
 	MaxBytes          int64
 	MaxStalenessNanos int64
@@ -66,6 +72,10 @@ type NearCacheStats struct {
 //     after a gap in which invalidations may have been missed) drops every
 //     entry and every reservation: the epoch in each token goes stale.
 //   - An entry is served for at most maxStale after it was read.
+//   - Once disabled (Redis refused tracking, the store closed) it stays
+//     off: a late subscription confirmation cannot turn it back on.
+//   - A record bigger than maxBytes on its own is not kept, so that
+//     maxBytes bounds the memory whatever the records.
 type nearCache struct {
 	maxEntries int
 	maxBytes   int64
@@ -150,25 +160,33 @@ func (c *nearCache) reserve(key string) uint64 {
 }
 
 // fill stores rec under key if the reservation token is still there: no
-// invalidation or flush came since reserve.
-func (c *nearCache) fill(key string, token uint64, rec *session.Record, fetchedAt time.Time) {
+// invalidation or flush came since reserve. It reports whether it stored
+// rec.
+func (c *nearCache) fill(key string, token uint64, rec *session.Record, fetchedAt time.Time) bool {
 	if token == 0 {
-		return
+		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[key]
 	if !ok {
-		return
+		return false
 	}
 	e := el.Value.(*nearEntry)
 	if e.token != token || e.epoch != c.epoch || e.rec != nil || !c.tracking {
-		return
+		return false
 	}
 	size := recordSize(key, rec)
+	if size > c.maxBytes {
+		// Kept, it would push out every other entry and still hold more
+		// than the bound: read it from Redis every time instead.
+		c.removeLocked(key)
+		return false
+	}
 	c.bytes += size - e.size
 	e.rec, e.size, e.fetchedAt = cloneRecord(rec), size, fetchedAt
 	c.evictLocked()
+	return true
 }
 
 // cancel drops the reservation token made, when the fetch brought nothing
@@ -203,21 +221,31 @@ func (c *nearCache) remove(count bool, keys []string) {
 
 // setTracking turns serving on or off. Either way the cache is flushed:
 // turning off, because invalidations no longer arrive; turning on, because
-// some may have been lost while the subscription was down.
+// some may have been lost while the subscription was down. A disabled
+// cache stays off.
 func (c *nearCache) setTracking(on bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.tracking = on
+	c.tracking = on && c.stats.DisabledBecause == ""
 	c.flushLocked()
 }
 
-// disable turns serving off for good, for reason.
+// disable turns serving off for good, for reason; the first reason stays.
 func (c *nearCache) disable(reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tracking = false
-	c.stats.DisabledBecause = reason
+	if c.stats.DisabledBecause == "" {
+		c.stats.DisabledBecause = reason
+	}
 	c.flushLocked()
+}
+
+// serving reports whether the cache may serve: tracking is on.
+func (c *nearCache) serving() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tracking
 }
 
 // flush drops everything (FLUSHALL, or a gap in the invalidations).
@@ -258,9 +286,10 @@ func (c *nearCache) removeLocked(key string) bool {
 	return true
 }
 
-// evictLocked drops the least recently used entries past the bounds.
+// evictLocked drops the least recently used entries until both bounds
+// hold, whatever it takes: an emptied cache holds 0 bytes.
 func (c *nearCache) evictLocked() {
-	for len(c.entries) > c.maxEntries || c.bytes > c.maxBytes && c.lru.Len() > 1 {
+	for c.lru.Len() > 0 && (len(c.entries) > c.maxEntries || c.bytes > c.maxBytes) {
 		el := c.lru.Back()
 		c.removeLocked(el.Value.(*nearEntry).key)
 	}

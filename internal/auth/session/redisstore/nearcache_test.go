@@ -1,11 +1,15 @@
 package redisstore
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,6 +167,284 @@ func TestNearCacheBounds(t *testing.T) {
 			t.Errorf("%d entries of %d bytes, want 2 within 10 000 bytes", s.Entries, s.Bytes)
 		}
 	})
+	t.Run("a record bigger than MaxBytes on its own", func(t *testing.T) {
+		small := liveRecord(t0, "")
+		huge := liveRecord(t0, "")
+		huge.Values["blob"] = []byte(strings.Repeat("x", 1<<20))
+		c, _ := newTestCache(NearCache{MaxBytes: 10_000})
+		cached(c, "small", small)
+		cached(c, "huge", huge)
+		if s := c.snapshot(); s.Bytes > 10_000 {
+			t.Errorf("%d entries of %d bytes, want at most 10 000 bytes", s.Entries, s.Bytes)
+		}
+		if _, hit := c.get("huge"); hit {
+			t.Error("a record bigger than MaxBytes was served from the cache")
+		}
+		if _, hit := c.get("small"); !hit {
+			t.Error("a record bigger than MaxBytes pushed out another one, and was not kept itself")
+		}
+	})
+	t.Run("a reservation bigger than MaxBytes", func(t *testing.T) {
+		c, _ := newTestCache(NearCache{MaxBytes: entryOverhead / 2})
+		c.reserve("k") // pending, it still costs entryOverhead
+		if s := c.snapshot(); s.Bytes > entryOverhead/2 {
+			t.Errorf("%d entries of %d bytes, want at most %d bytes", s.Entries, s.Bytes, entryOverhead/2)
+		}
+	})
+}
+
+// trackByHand gives s a near cache that tracks, with no subscriber: no
+// invalidation ever arrives, not even the echo of s's own writes, so what
+// the cache holds is what the store's own code put there and dropped. (On
+// miniredis, which has no CLIENT TRACKING, a real subscriber would turn the
+// cache off.)
+func trackByHand(s *Store, cfg NearCache) {
+	s.near = newNearCache(cfg, s.now)
+	s.near.setTracking(true)
+}
+
+// Read-your-writes, at the store: once one of the store's writes has
+// returned, a Load through the same store never returns what the write
+// replaced, even when another Load ran while the write was on its way to
+// Redis and read the record before it changed. Redis's echo of the write
+// would hide a store that forgets too early (it drops the key a moment
+// later), so there is none here: the cache tracks by hand, and a hook
+// holds the write before it is sent until the concurrent Load is done.
+func TestNearCacheReadYourWrites(t *testing.T) {
+	type op func(ctx context.Context, e *env, h string) error
+	notFound := func(rec *session.Record, err error) string {
+		if !errors.Is(err, session.ErrNotFound) {
+			return fmt.Sprintf("Load = %v, %v; want ErrNotFound", rec, err)
+		}
+		return ""
+	}
+	touch := session.Touch{Now: t0, Idle: 30 * time.Minute, Every: time.Minute}
+	tests := map[string]struct {
+		op    op
+		check func(*session.Record, error) string
+	}{
+		"patch": {
+			op: func(ctx context.Context, e *env, h string) error {
+				return e.store.Patch(ctx, h, &session.Patch{Set: map[string][]byte{"user": []byte(`{"id":43}`)}})
+			},
+			check: func(rec *session.Record, err error) string {
+				if err != nil || string(rec.Values["user"]) != `{"id":43}` {
+					return fmt.Sprintf("Load = %v, %v; want user {\"id\":43}", rec, err)
+				}
+				return ""
+			},
+		},
+		"delete (logout, revoke)": {
+			op: func(ctx context.Context, e *env, h string) error {
+				return e.store.Delete(ctx, session.Ref{Handle: h, Group: "g"})
+			},
+			check: notFound,
+		},
+		"delete group (log out everywhere)": {
+			op: func(ctx context.Context, e *env, _ string) error {
+				_, err := e.store.DeleteGroup(ctx, "g", "")
+				return err
+			},
+			check: notFound,
+		},
+		"create replacing it (login, renew)": {
+			op: func(ctx context.Context, e *env, h string) error {
+				return createErr(e.store.Create(ctx, newHandle(), liveRecord(e.Now(), "g"),
+					session.CreateOptions{Replaces: session.Ref{Handle: h, Group: "g"}}))
+			},
+			check: notFound,
+		},
+		"create evicting it past the group limit": {
+			op: func(ctx context.Context, e *env, _ string) error {
+				later := liveRecord(e.Now().Add(time.Minute), "g") // a later deadline: h goes first
+				return createErr(e.store.Create(ctx, newHandle(), later, session.CreateOptions{GroupLimit: 1}))
+			},
+			check: notFound,
+		},
+		"load with a due idle touch": {
+			op: func(ctx context.Context, e *env, h string) error {
+				_, err := e.store.Load(ctx, h, touch)
+				return err
+			},
+			check: func(rec *session.Record, err error) string {
+				if err != nil || !rec.LastSeen.Equal(touch.Now) {
+					return fmt.Sprintf("Load = %v, %v; want LastSeen %v, the touch's", rec, err, touch.Now)
+				}
+				return ""
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			trackByHand(e.store, NearCache{MaxStaleness: time.Hour})
+			ctx := t.Context()
+			h := e.mustCreate(t, liveRecord(e.Now(), "g"))
+			for range 2 {
+				if _, err := e.store.Load(ctx, h, session.Touch{}); err != nil {
+					t.Fatalf("Load before the write: %v", err)
+				}
+			}
+			if st := e.store.NearCacheStats(); st.Hits != 1 {
+				t.Fatalf("stats %+v before the write: want the record cached and served", st)
+			}
+
+			hold := newHoldWrite(e.store.sessionKey(h))
+			e.client.AddHook(hold)
+			var wg sync.WaitGroup
+			done := make(chan error, 1)
+			wg.Go(func() { done <- tc.op(ctx, e, h) })
+			// The writer ends once the hook lets its write go, at the
+			// latest when the test ends.
+			t.Cleanup(func() { hold.let(); wg.Wait() })
+			select {
+			case <-hold.held:
+			case err := <-done:
+				t.Fatalf("the operation returned %v without writing %s", err, e.store.sessionKey(h))
+			}
+			// Before the write has run: a hit, or a miss that reads, and
+			// keeps, the record the write is about to replace. Either is
+			// right, for now.
+			if _, err := e.store.Load(ctx, h, session.Touch{}); err != nil {
+				t.Fatalf("Load while the write is on its way: %v", err)
+			}
+			hold.let()
+			if err := <-done; err != nil {
+				t.Fatalf("the write: %v", err)
+			}
+			if msg := tc.check(e.store.Load(ctx, h, session.Touch{})); msg != "" {
+				t.Errorf("after the write returned: %s", msg)
+			}
+		})
+	}
+}
+
+// holdWrite is a go-redis hook that holds the first command, or pipeline,
+// that writes key before it is sent, until let: a write on its way that
+// has not run yet. Every other command goes through.
+type holdWrite struct {
+	key    string
+	taken  atomic.Bool
+	held   chan struct{} // closed once the write is held
+	letGo  chan struct{}
+	letOne sync.Once
+}
+
+func newHoldWrite(key string) *holdWrite {
+	return &holdWrite{key: key, held: make(chan struct{}), letGo: make(chan struct{})}
+}
+
+// writeCommands are the commands by which the store changes a session key.
+var writeCommands = map[string]bool{"eval": true, "evalsha": true, "del": true, "unlink": true, "hset": true, "pexpireat": true}
+
+// let lets the held write go, and every later one.
+func (h *holdWrite) let() { h.letOne.Do(func() { close(h.letGo) }) }
+
+func (h *holdWrite) wait(ctx context.Context, cmds ...redis.Cmder) {
+	for _, cmd := range cmds {
+		if writeCommands[cmd.Name()] && slices.Contains(cmd.Args()[1:], any(h.key)) && h.taken.CompareAndSwap(false, true) {
+			close(h.held)
+			select {
+			case <-h.letGo:
+			case <-ctx.Done():
+			}
+			return
+		}
+	}
+}
+
+func (h *holdWrite) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *holdWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.wait(ctx, cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *holdWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.wait(ctx, cmds...)
+		return next(ctx, cmds)
+	}
+}
+
+// A closed store serves nothing from its cache and keeps nothing in it: no
+// invalidation reaches it any more. It still works, uncached, and a second
+// Close is no error.
+func TestNearCacheClosedStore(t *testing.T) {
+	e := newEnv(t)
+	trackByHand(e.store, NearCache{MaxStaleness: time.Hour})
+	ctx := t.Context()
+	h := e.mustCreate(t, liveRecord(e.Now(), "g"))
+	if _, err := e.store.Load(ctx, h, session.Touch{}); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for i := range 2 {
+		if err := e.store.Close(); err != nil {
+			t.Fatalf("Close #%d = %v", i+1, err)
+		}
+	}
+	for range 2 {
+		if _, err := e.store.Load(ctx, h, session.Touch{}); err != nil {
+			t.Fatalf("Load after Close: %v", err)
+		}
+	}
+	st := e.store.NearCacheStats()
+	if st.Hits != 0 || st.Entries != 0 || st.Tracking || st.DisabledBecause != "store closed" {
+		t.Errorf("stats after Close %+v: want no hits, no entries, off because the store closed", st)
+	}
+	// A subscription confirmation that arrives late cannot turn it on.
+	e.store.near.setTracking(true)
+	if st := e.store.NearCacheStats(); st.Tracking {
+		t.Error("a closed store's cache tracks again")
+	}
+}
+
+// Sync waits for invalidations only while they flow: it fails at once on a
+// cache that does not track, and as soon as tracking is lost while it
+// waits, rather than at its context's end.
+func TestNearCacheSyncWithoutTracking(t *testing.T) {
+	tests := map[string]struct {
+		tracking bool
+		then     func(*tracker)
+	}{
+		"not tracking":              {tracking: false},
+		"tracking lost while waits": {tracking: true, then: func(tr *tracker) { tr.lost(context.Background(), io.EOF) }},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			c := newNearCache(NearCache{}, e.Now)
+			c.setTracking(tc.tracking)
+			// A tracker with no subscriber: the marker's invalidation never
+			// comes.
+			tr := &tracker{cache: c, prefix: "hexchi:s:", waiters: make(map[string]chan error), log: slog.New(slog.DiscardHandler)}
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			done := make(chan error, 1)
+			wg.Go(func() { done <- tr.sync(ctx, e.client) })
+			defer wg.Wait()
+			if tc.then != nil {
+				waitUntil(t, func() bool { tr.mu.Lock(); defer tr.mu.Unlock(); return len(tr.waiters) == 1 })
+				tc.then(tr)
+			}
+			if err := <-done; !errors.Is(err, errNotTracking) {
+				t.Errorf("sync = %v, want errNotTracking", err)
+			}
+		})
+	}
+}
+
+// waitUntil polls cond, for what another goroutine does, for up to 10 s.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not within 10 s")
+		}
+	}
 }
 
 func TestNearCacheSharesNoMemory(t *testing.T) {
@@ -191,15 +473,17 @@ func TestNearCacheStats(t *testing.T) {
 }
 
 // A Redis that refuses client tracking (here miniredis, which has no CLIENT
-// TRACKING; elsewhere an ACL without CLIENT) turns the near cache off for
+// TRACKING; elsewhere an ACL: see TestNearCacheACL in tests/) turns the near cache off for
 // good: the store reads from Redis, says why, and does not reconnect in a
 // loop.
 func TestNearCacheRefusedByRedis(t *testing.T) {
 	var logs strings.Builder
 	e := newEnv(t, WithNearCache(NearCache{Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))}))
 	t.Cleanup(func() {
-		if err := e.store.Close(); err != nil {
-			t.Errorf("Close = %v", err)
+		for i := range 2 { // Close is idempotent
+			if err := e.store.Close(); err != nil {
+				t.Errorf("Close #%d = %v", i+1, err)
+			}
 		}
 	})
 	select {

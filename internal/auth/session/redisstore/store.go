@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,6 +37,9 @@ type Store struct {
 	near    *nearCache
 	tracker *tracker
 	nearOff string
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ session.Store = (*Store)(nil)
@@ -111,13 +115,23 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 }
 
 // Close ends the near cache's subscriber connection and goroutine; a store
-// without a near cache has nothing to close. The client stays open: it is
-// the caller's.
+// without a near cache has nothing to close. The store still works once
+// closed, uncached: with no invalidations arriving, the cache would serve
+// stale records, so Close turns it off first (DisabledBecause "store
+// closed"). The client stays open: it is the caller's. Close is
+// idempotent: a second call returns what the first did.
 func (s *Store) Close() error {
-	if s.tracker == nil {
-		return nil
-	}
-	return s.tracker.close()
+	s.closeOnce.Do(func() {
+		if s.near != nil {
+			s.near.disable("store closed")
+		}
+		if s.tracker != nil {
+			if err := s.tracker.close(); err != nil {
+				s.closeErr = fmt.Errorf("close the near cache's subscriber: %w", err)
+			}
+		}
+	})
+	return s.closeErr
 }
 
 // NearCacheStats returns the near cache's counters; zero, and
@@ -131,8 +145,11 @@ func (s *Store) NearCacheStats() NearCacheStats {
 
 // Sync waits until every write to Redis that ran before it, from any
 // process, has reached this store's near cache. Tests use it to read
-// "after the invalidation" without sleeping. Without a near cache it
-// returns at once.
+// "after the invalidation" without sleeping. Without a near cache (none
+// asked for, or none on this client) it returns nil at once; with one
+// that is not tracking (not yet, lost, refused, closed) it fails at once,
+// and it fails as soon as tracking is lost while it waits: the
+// invalidation it waits for may never come. Give ctx a deadline.
 func (s *Store) Sync(ctx context.Context) error {
 	if s.tracker == nil {
 		return nil

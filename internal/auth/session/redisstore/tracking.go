@@ -72,14 +72,14 @@ type tracker struct {
 	on bool
 
 	mu      sync.Mutex
-	waiters map[string]chan struct{} // Sync's marker keys
+	waiters map[string]chan error // Sync's marker keys; each is sent one answer
 }
 
 // startTracking starts the subscriber for cache on a client of its own made
 // from opts (the store's single-node client's), and returns it. It runs
 // until close; the cache serves only while it is subscribed.
 func startTracking(cache *nearCache, opts *redis.Options, keyPrefix string, log *slog.Logger) *tracker {
-	t := &tracker{cache: cache, prefix: keyPrefix, log: log, done: make(chan struct{}), waiters: make(map[string]chan struct{})}
+	t := &tracker{cache: cache, prefix: keyPrefix, log: log, done: make(chan struct{}), waiters: make(map[string]chan error)}
 	o := *opts
 	// RESP2: the redirected invalidations arrive as plain pub/sub messages.
 	o.Protocol = 2
@@ -137,8 +137,10 @@ func (t *tracker) subscribe(ctx context.Context) *redis.PubSub {
 }
 
 // run receives invalidations until ctx ends. Any error (the connection
-// lost, Redis restarted) turns serving off at once; the next subscription
-// confirmation turns it back on, with an empty cache.
+// lost, Redis restarted) turns serving off at once and makes a new
+// subscription; its confirmation turns serving back on, with an empty
+// cache. A refusal (an ACL, a Redis without tracking) turns the cache off
+// for good.
 func (t *tracker) run(ctx context.Context) {
 	defer close(t.done)
 	ps := t.subscribe(ctx)
@@ -162,16 +164,33 @@ func (t *tracker) run(ctx context.Context) {
 				t.lost(ctx, err)
 			}
 			continue
+		case isFlushMessage(err):
+			// FLUSHALL or FLUSHDB: the message was read whole, so the
+			// connection is in step and tracking still on.
+			heard = time.Now()
+			t.cache.flush()
+			continue
 		case err != nil:
-			if reason := t.refused.Load(); reason != nil {
-				t.cache.disable(*reason)
-				t.log.ErrorContext(ctx, "session near cache off: Redis refused client tracking; sessions are read from Redis", "err", *reason)
+			reason := t.refused.Load() // CLIENT ID or CLIENT TRACKING, from OnConnect
+			if reason == nil && isRefusal(err) {
+				// SUBSCRIBE, or PING, refused (an ACL without the
+				// channel: Redis 7's default for a new user).
+				msg := fmt.Sprintf("near cache: subscribe %s: %v", invalidateChannel, err)
+				reason = &msg
+			}
+			if reason != nil {
+				t.refuse(ctx, *reason)
 				return
 			}
-			// go-redis reconnects, and subscribes again, on the next
-			// receive: until it confirms, the cache serves nothing.
+			// Serve nothing, and start over on a new subscription. go-redis
+			// would make a new connection by itself only for an error it
+			// takes for a broken connection; for any other (a reply it
+			// cannot read) it would stay on this one, where no new
+			// confirmation would ever come to turn serving back on.
 			t.lost(ctx, err)
+			_ = ps.Close()
 			sleep(ctx, retryBackoff)
+			ps, heard = t.subscribe(ctx), time.Now()
 			continue
 		}
 		heard = time.Now()
@@ -193,10 +212,43 @@ func (t *tracker) run(ctx context.Context) {
 // lost turns serving off after err, and says so once per outage.
 func (t *tracker) lost(ctx context.Context, err error) {
 	t.cache.setTracking(false)
+	t.release(errNotTracking)
 	if t.on {
 		t.on = false
 		t.log.WarnContext(ctx, "session near cache tracking lost; sessions are read from Redis until it is back", "err", err)
 	}
+}
+
+// refuse turns the cache off for good, because Redis refused one of the
+// commands tracking needs, and says so once: asking again will not help.
+// It logs first, so that whoever sees DisabledBecause finds the log line.
+func (t *tracker) refuse(ctx context.Context, reason string) {
+	t.log.ErrorContext(ctx, "session near cache off: Redis refused client tracking; sessions are read from Redis", "err", reason)
+	t.cache.disable(reason)
+	t.release(errNotTracking)
+}
+
+// errNotTracking is Sync's answer when the invalidations it waits for do
+// not flow: they may never arrive.
+var errNotTracking = errors.New("the near cache is not tracking")
+
+// release answers every waiting Sync with err.
+func (t *tracker) release(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, w := range t.waiters {
+		w <- err
+		delete(t.waiters, k)
+	}
+}
+
+// isFlushMessage reports whether err is go-redis refusing the message that
+// Redis sends on FLUSHALL and FLUSHDB: in RESP2, an invalidation whose
+// payload is null, which go-redis's pub/sub reader does not take. Should a
+// later go-redis word it otherwise, run's general error branch still
+// recovers, at the cost of a new subscription.
+func isFlushMessage(err error) bool {
+	return err != nil && strings.HasSuffix(err.Error(), "unsupported pubsub message payload: <nil>")
 }
 
 // isRefusal reports whether err is Redis refusing the tracking commands
@@ -228,7 +280,7 @@ func (t *tracker) invalidated(m *redis.Message) {
 	defer t.mu.Unlock()
 	for _, k := range keys {
 		if w, ok := t.waiters[k]; ok {
-			close(w)
+			w <- nil
 			delete(t.waiters, k)
 		}
 	}
@@ -237,10 +289,13 @@ func (t *tracker) invalidated(m *redis.Message) {
 // sync writes a marker key under the tracked prefix through client and
 // waits until its invalidation arrives. Redis sends invalidations in the
 // order the writes ran, so every write that ran before sync's has then
-// reached the cache.
+// reached the cache. It fails at once, and not at ctx's end, when tracking
+// is off or goes off while it waits.
 func (t *tracker) sync(ctx context.Context, client redis.UniversalClient) error {
 	key := t.prefix + "~sync~" + rand.Text()
-	wait := make(chan struct{})
+	// One answer, sent under t.mu, from invalidated or release; buffered
+	// so that neither waits for this function.
+	wait := make(chan error, 1)
 	t.mu.Lock()
 	t.waiters[key] = wait
 	t.mu.Unlock()
@@ -249,20 +304,34 @@ func (t *tracker) sync(ctx context.Context, client redis.UniversalClient) error 
 		delete(t.waiters, key)
 		t.mu.Unlock()
 	}()
+	// Checked after the waiter is in: lost turns tracking off before it
+	// releases the waiters, so either this sees it off or lost sees the
+	// waiter.
+	if !t.cache.serving() {
+		return fmt.Errorf("near cache sync: %w", errNotTracking)
+	}
 	if err := client.Set(ctx, key, "1", 10*time.Second).Err(); err != nil {
 		return fmt.Errorf("near cache sync: %w", err)
 	}
+	// On failure the marker is left to its TTL.
 	select {
-	case <-wait:
-		return client.Del(context.WithoutCancel(ctx), key).Err()
+	case err := <-wait:
+		if err != nil {
+			return fmt.Errorf("near cache sync: %w", err)
+		}
 	case <-ctx.Done():
 		return fmt.Errorf("near cache sync: %w", ctx.Err())
 	}
+	if err := client.Del(context.WithoutCancel(ctx), key).Err(); err != nil {
+		return fmt.Errorf("near cache sync: delete the marker: %w", err)
+	}
+	return nil
 }
 
-// close stops the subscriber and waits for its goroutine.
+// close stops the subscriber and waits for its goroutine. Call it once.
 func (t *tracker) close() error {
 	t.stop()
+	t.release(errNotTracking)
 	t.psMu.Lock()
 	ps := t.ps
 	t.psMu.Unlock()
