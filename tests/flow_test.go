@@ -46,8 +46,9 @@ func checkFlow(t *testing.T, srv *apptest.Server, rdb redis.UniversalClient, pre
 	ctx := t.Context()
 	c := apptest.NewClient(t, srv.URL)
 
-	// An anonymous visitor stores nothing: a failed login through the form
-	// leaves its flash in the flash cookie, not in Redis.
+	// An anonymous visitor stores no session: a failed login through the
+	// form leaves its flash in the flash cookie, not in Redis. What it does
+	// leave, on a single node, is the login limits' counts, which expire.
 	if keys := keysUnder(t, rdb, prefix); len(keys) != 0 {
 		t.Fatalf("keys before any request: %v", keys)
 	}
@@ -55,12 +56,18 @@ func checkFlow(t *testing.T, srv *apptest.Server, rdb redis.UniversalClient, pre
 	if r := c.Do(http.MethodPost, "/login", form, "application/x-www-form-urlencoded"); r.Status != http.StatusSeeOther {
 		t.Fatalf("failed form login: %d", r.Status)
 	}
-	if keys := keysUnder(t, rdb, prefix); len(keys) != 0 || c.Cookie("SID_flash") == "" {
-		t.Fatalf("after a failed login: keys %v and flash cookie %q, want no key and the flash in its cookie", keys, c.Cookie("SID_flash"))
+	if keys := sessionKeys(t, rdb, prefix); len(keys) != 0 || c.Cookie("SID_flash") == "" {
+		t.Fatalf("after a failed login: keys %v and flash cookie %q, want no session key and the flash in its cookie", keys, c.Cookie("SID_flash"))
+	}
+	if _, cluster := rdb.(*redis.ClusterClient); !cluster {
+		// The per-client and the per-username count, no more.
+		if limits := filter(keysUnder(t, rdb, prefix), prefix+"login:"); len(limits) != 2 {
+			t.Errorf("login limit keys after a failed login: %v, want one per client and one per username", limits)
+		}
 	}
 
 	login(t, c)
-	keys := keysUnder(t, rdb, prefix)
+	keys := sessionKeys(t, rdb, prefix)
 	sessions, groups := filter(keys, prefix+"s:"), filter(keys, prefix+"g:")
 	if len(sessions) != 1 || len(groups) != 1 {
 		t.Fatalf("keys after login: %v, want one session and one group index", keys)
@@ -107,7 +114,7 @@ func checkFlow(t *testing.T, srv *apptest.Server, rdb redis.UniversalClient, pre
 	if s := status(c, http.MethodPost, "/api/v1/auth/logout"); s != http.StatusNoContent {
 		t.Fatalf("logout: %d", s)
 	}
-	if left := keysUnder(t, rdb, prefix); len(left) != 0 {
+	if left := sessionKeys(t, rdb, prefix); len(left) != 0 {
 		t.Errorf("keys left after logout: %v", left)
 	}
 	if s := status(c, http.MethodGet, "/api/v1/me"); s != http.StatusUnauthorized {
@@ -123,6 +130,28 @@ func wantTTL(t *testing.T, rdb redis.UniversalClient, key string, want time.Dura
 		t.Errorf("PTTL %s = %v, want about %v", key, ttl, want)
 	}
 }
+
+// sessionKeys lists the keys under prefix but the login limits' counts
+// (prefix+"login:"), which outlive a logout by design. Each of those must
+// expire, within a few windows of config/test's login limits: a count that
+// never expires would lock its user out for good.
+func sessionKeys(t *testing.T, rdb redis.UniversalClient, prefix string) []string {
+	t.Helper()
+	var out []string
+	for _, k := range keysUnder(t, rdb, prefix) {
+		if !strings.HasPrefix(k, prefix+"login:") {
+			out = append(out, k)
+			continue
+		}
+		if ttl := rdb.PTTL(t.Context(), k).Val(); ttl <= 0 || ttl > 10*loginWindow {
+			t.Errorf("login limit key %s: PTTL %v, want it to expire within %v", k, ttl, 10*loginWindow)
+		}
+	}
+	return out
+}
+
+// config/config.yaml's core.auth.login.window, which config/test keeps.
+const loginWindow = time.Minute
 
 // filter returns the keys that start with prefix.
 func filter(keys []string, prefix string) []string {
