@@ -133,8 +133,9 @@ func wantTTL(t *testing.T, rdb redis.UniversalClient, key string, want time.Dura
 
 // sessionKeys lists the keys under prefix but the login limits' counts
 // (prefix+"login:"), which outlive a logout by design. Each of those must
-// expire, within a few windows of config/test's login limits: a count that
-// never expires would lock its user out for good.
+// expire within a few windows of config/test's login limits: there is a
+// key per client or username and window, so counts that never expired
+// would pile up in Redis for as long as it runs.
 func sessionKeys(t *testing.T, rdb redis.UniversalClient, prefix string) []string {
 	t.Helper()
 	var out []string

@@ -60,9 +60,19 @@ func (b *browser) do(ctx context.Context, method, target string) (response, erro
 	return out, nil
 }
 
-// isClearing reports whether a Set-Cookie deletes the cookie.
+// isClearing reports whether a Set-Cookie deletes the cookie. Max-Age,
+// when present, decides over Expires, as in a browser (RFC 6265 §5.3):
+// Expires is sent to the second, so a live cookie of the deadline check's
+// 1 s sessions can carry an Expires that has passed by the time its
+// response is read.
 func isClearing(c *http.Cookie) bool {
-	return c.MaxAge < 0 || c.Value == "" || !c.Expires.IsZero() && c.Expires.Before(time.Now())
+	switch {
+	case c.Value == "" || c.MaxAge < 0:
+		return true
+	case c.MaxAge > 0:
+		return false
+	}
+	return !c.Expires.IsZero() && c.Expires.Before(time.Now())
 }
 
 // state asks the app what the browser's cookie names.
